@@ -1,0 +1,111 @@
+"""Adapters by name, from the entry-point group ``harness.adapters``.
+
+Built-ins are registered there too (``pyproject.toml``), so a plugin is a
+first-class citizen. Only the entry points the user names are loaded, one at a
+time, so a broken plugin breaks nothing but itself. ``NAME:FAMILY`` picks a
+model family of a tuning strategy (``optuna:mlp``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
+
+from adapters.base import Adapter
+
+log = logging.getLogger(__name__)
+
+GROUP = "harness.adapters"
+
+
+class AdapterLoadError(RuntimeError):
+    """An adapter name that is unknown, or a plugin that does not load or fit the protocol."""
+
+
+@dataclass(frozen=True)
+class AdapterStatus:
+    name: str
+    available: bool
+    why: str  # what is missing and how to install it, or the description
+    families: tuple[str, ...] = ()
+
+
+def _entry_points() -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group=GROUP)}
+
+
+def names() -> list[str]:
+    """Every registered adapter name, without loading any."""
+    return sorted(_entry_points())
+
+
+def split_name(name: str) -> tuple[str, str | None]:
+    base, _, family = name.partition(":")
+    return base, (family or None)
+
+
+def load_class(name: str) -> type[Adapter]:
+    """The adapter class for ``name`` (``NAME`` or ``NAME:FAMILY``), validated against the protocol."""
+    base, _ = split_name(name)
+    eps = _entry_points()
+    if base not in eps:
+        close = difflib.get_close_matches(base, list(eps), n=3, cutoff=0.5)
+        hint = (
+            f"; did you mean {', '.join(close)}?" if close else f"; known adapters: {', '.join(sorted(eps))}"
+        )
+        raise AdapterLoadError(f"unknown adapter {base!r}{hint}")
+    ep = eps[base]
+    try:
+        obj = ep.load()
+    except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the harness
+        raise AdapterLoadError(
+            f"adapter plugin {base!r} ({ep.value}) failed to load: {type(exc).__name__}: {exc}"
+        ) from exc
+    _validate(base, ep.value, obj)
+    return obj
+
+
+def _validate(name: str, where: str, obj: object) -> None:
+    if not isinstance(obj, type):
+        raise AdapterLoadError(f"adapter plugin {name!r} ({where}) is not a class but {type(obj).__name__}")
+    missing = [m for m in ("fit", "predict", "best_config") if not callable(getattr(obj, m, None))]
+    if missing:
+        raise AdapterLoadError(
+            f"adapter plugin {name!r} ({where}) does not implement the adapter protocol: "
+            f"no {', '.join(missing)} (subclass adapters.base.Adapter)"
+        )
+    if not issubclass(obj, Adapter):
+        raise AdapterLoadError(f"adapter plugin {name!r} ({where}) does not subclass adapters.base.Adapter")
+    if obj.fit is Adapter.fit or obj.predict is Adapter.predict:
+        raise AdapterLoadError(
+            f"adapter plugin {name!r} ({where}) does not implement the adapter protocol: "
+            "fit and predict must be overridden"
+        )
+
+
+def create_adapter(name: str) -> Adapter:
+    """An adapter instance for ``NAME`` or ``NAME:FAMILY``."""
+    cls = load_class(name)
+    _, family = split_name(name)
+    try:
+        return cls(family=family) if family else cls()
+    except ValueError as exc:
+        raise AdapterLoadError(f"adapter {name!r}: {exc}") from exc
+
+
+def status(name: str) -> AdapterStatus:
+    """Whether ``name`` can run here, and if not what to install."""
+    try:
+        cls = load_class(name)
+    except AdapterLoadError as exc:
+        return AdapterStatus(name, False, str(exc))
+    _, family = split_name(name)
+    if family is not None and family not in cls.families:
+        return AdapterStatus(name, False, f"no model family {family!r} (has: {', '.join(cls.families)})")
+    missing = cls.missing()
+    if missing:
+        how = f"pip install '.[{cls.extra}]'" if cls.extra else f"pip install {' '.join(missing)}"
+        return AdapterStatus(name, False, f"missing {', '.join(missing)}: {how}", cls.families)
+    return AdapterStatus(name, True, cls.description, cls.families)

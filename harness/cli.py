@@ -1,0 +1,189 @@
+"""Command line: ``python -m harness`` (run), ``python -m harness list``, ``python -m harness report``.
+
+A thin shell over :mod:`harness.runner`: it parses, shows progress, prints the
+leaderboards, and turns every :class:`HarnessError` into one line on stderr
+with exit code 2 (a traceback only with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from harness.errors import HarnessError
+
+log = logging.getLogger("harness")
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m harness",
+        description="Run every tuning strategy and AutoML engine on a task under the same budget.",
+        epilog="Other commands: `python -m harness list`, `python -m harness report [--out DIR]`.",
+    )
+    p.add_argument(
+        "--task",
+        required=True,
+        help="task name(s), comma-separated: titanic, openml:31, csv:PATH (with --target), suite:smoke",
+    )
+    p.add_argument("--budget", required=True, help="wall-clock seconds per adapter run; several: 30,60")
+    p.add_argument("--adapters", help="comma-separated adapter names (default: every available one)")
+    p.add_argument("--seeds", default="1", help="number of seeds (0..N-1), default 1")
+    p.add_argument("--cores", default="1", help="cores per run, default 1")
+    p.add_argument("--parallel", default="1", help="runs at once, default 1")
+    p.add_argument("--memory-gb", default="8", help="memory limit of each run's process tree, default 8")
+    p.add_argument("--out", default="results", help="output directory, default results/")
+    p.add_argument("--data-dir", help="dataset cache (default $HARNESS_DATA_DIR or ~/.cache/harness)")
+    p.add_argument("--target", help="target column for csv:PATH tasks")
+    p.add_argument("--fresh", action="store_true", help="start a new store (the old one is kept as a backup)")
+    p.add_argument("--executor", default="local", choices=["local", "dask"])
+    p.add_argument("--scheduler", help="tcp://HOST:PORT of an existing Dask scheduler")
+    _common(p)
+    return p
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, warnings only")
+
+
+def _setup_logging(debug: bool, quiet: bool) -> None:
+    level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(levelname).1s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("distributed", "asyncio", "matplotlib", "PIL", "h2o"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        if argv and argv[0] == "list":
+            return cmd_list(argv[1:])
+        if argv and argv[0] == "report":
+            return cmd_report(argv[1:])
+        if argv and argv[0] == "run":
+            argv = argv[1:]
+        return cmd_run(argv)
+    except HarnessError as exc:
+        if debug:
+            raise
+        print(f"harness: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(
+            "harness: interrupted; finished runs are stored, run the same command again to resume",
+            file=sys.stderr,
+        )
+        return 130
+
+
+def build_config(args: argparse.Namespace):  # noqa: ANN201 - RunConfig, imported lazily
+    from harness.config import RunConfig, parse_budgets, parse_positive_int
+
+    try:
+        memory = float(args.memory_gb)
+    except ValueError:
+        raise HarnessError(f"--memory-gb must be a number of gigabytes, got {args.memory_gb!r}") from None
+    adapters = tuple(a.strip() for a in args.adapters.split(",") if a.strip()) if args.adapters else None
+    if args.adapters is not None and not adapters:
+        raise HarnessError("--adapters is empty; name at least one (see `python -m harness list`)")
+    if args.executor == "local" and args.scheduler:
+        raise HarnessError("--scheduler needs --executor dask")
+    return RunConfig(
+        tasks=tuple(t.strip() for t in args.task.split(",") if t.strip()),
+        budgets=parse_budgets(args.budget),
+        adapters=adapters,
+        seeds=parse_positive_int(args.seeds, "--seeds"),
+        cores=parse_positive_int(args.cores, "--cores"),
+        parallel=parse_positive_int(args.parallel, "--parallel"),
+        memory_gb=memory,
+        out=Path(args.out),
+        data_dir=Path(args.data_dir) if args.data_dir else None,
+        target=args.target,
+        fresh=args.fresh,
+        executor=args.executor,
+        scheduler=args.scheduler,
+    )
+
+
+def cmd_run(argv: list[str]) -> int:
+    args = _run_parser().parse_args(argv)
+    _setup_logging(args.debug, args.quiet)
+    cfg = build_config(args)
+    from harness.progress import Progress
+    from harness.runner import run
+
+    with Progress(enabled=not args.quiet) as progress:
+        plan = run(cfg, on_plan=progress.plan, on_start=progress.start, on_done=progress.done)
+    _print_leaderboards(cfg.out, {j.task for j in plan.jobs + plan.done})
+    return 0
+
+
+def _print_leaderboards(out: Path, tasks: set[str]) -> None:
+    from harness.leaderboard import leaderboard_table
+    from harness.report_files import task_dir_name
+    from harness.store import Store
+
+    with Store(out / "harness.db") as store:
+        for task in sorted(tasks):
+            runs = store.runs(task)
+            if runs:
+                print(
+                    f"\n{task}  ({runs[0].metric} on the test set; {out / task_dir_name(task) / 'leaderboard.md'})"
+                )
+                print(leaderboard_table(runs, fmt="simple"))
+    print(f"\nruns: {out / 'runs.csv'}")
+
+
+def cmd_list(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="python -m harness list", description="Show tasks and adapters.")
+    _common(p)
+    args = p.parse_args(argv)
+    _setup_logging(args.debug, True)
+    from tabulate import tabulate
+
+    from adapters import registry
+    from tasks.registry import SUITES, list_tasks
+
+    rows = []
+    for t in list_tasks():
+        shape = f"{t.n_rows} x {t.n_cols}" if t.n_rows and t.n_cols else "?"
+        rows.append([t.name, t.source, shape, t.problem_type or "inferred", t.metric or "-"])
+    print("Tasks (also openml:ID and csv:PATH --target COL)\n")
+    print(tabulate(rows, headers=["task", "source", "rows x cols", "problem", "metric"]))
+    print("\nSuites: " + "; ".join(f"suite:{k} = {', '.join(v)}" for k, v in SUITES.items()))
+    rows = []
+    for name in registry.names():
+        st = registry.status(name)
+        fams = ", ".join(st.families) if st.families else "-"
+        rows.append([name, "available" if st.available else "missing", fams, st.why])
+    print("\nAdapters (NAME:FAMILY picks a model family, e.g. optuna:mlp)\n")
+    print(tabulate(rows, headers=["adapter", "status", "families", "notes"]))
+    return 0
+
+
+def cmd_report(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m harness report", description="Re-render reports from the store."
+    )
+    p.add_argument("--out", default="results")
+    _common(p)
+    args = p.parse_args(argv)
+    _setup_logging(args.debug, args.quiet)
+    from harness.report_files import write_reports
+    from harness.store import Store
+
+    out = Path(args.out)
+    db = out / "harness.db"
+    if not db.exists():
+        raise HarnessError(f"no store at {db}; run a benchmark first or point --out at its directory")
+    with Store(db) as store:
+        paths = write_reports(store, out)
+        tasks = set(store.tasks())
+    for path in paths:
+        print(path)
+    _print_leaderboards(out, tasks)
+    return 0

@@ -1,0 +1,60 @@
+"""Shared fixtures: a test plugin installed through a real entry point, and process-leak checks."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+HERE = Path(__file__).parent
+
+
+def install_plugin(dest: Path) -> Path:
+    """Make ``dest`` look like site-packages holding the ``harness-test-plugins`` distribution."""
+    from tests.harness.plugin_adapters import ENTRY_POINTS
+
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy(HERE / "harness" / "plugin_adapters.py", dest / "harness_test_plugins.py")
+    info = dest / "harness_test_plugins-0.1.dist-info"
+    info.mkdir(exist_ok=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: harness-test-plugins\nVersion: 0.1\n")
+    eps = "\n".join(f"{k} = harness_test_plugins:{v}" for k, v in ENTRY_POINTS.items())
+    (info / "entry_points.txt").write_text(f"[harness.adapters]\n{eps}\n")
+    return dest
+
+
+@pytest.fixture
+def plugin_path(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = install_plugin(tmp_path_factory.mktemp("site"))
+    monkeypatch.syspath_prepend(str(path))
+    old = os.environ.get("PYTHONPATH")
+    monkeypatch.setenv("PYTHONPATH", str(path) + (os.pathsep + old if old else ""))
+    return path
+
+
+def descendants() -> set[int]:
+    return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
+@pytest.fixture
+def no_leaks():
+    """Fails the test if it leaves a child process of the test runner behind."""
+    before = descendants()
+    yield
+    left = []
+    for pid in descendants() - before:
+        try:
+            p = psutil.Process(pid)
+            if p.status() != psutil.STATUS_ZOMBIE:
+                left.append(f"{pid} {' '.join(p.cmdline())[:80]}")
+        except psutil.Error:
+            pass
+    assert not left, f"processes left behind: {left}"
+
+
+def python() -> str:
+    return sys.executable

@@ -1,0 +1,158 @@
+"""Adapters that misbehave on purpose, installed as a plugin through an entry point by the tests.
+
+This module is copied next to a generated ``*.dist-info`` so that ``importlib.metadata`` finds its
+entry points exactly as it would for a pip-installed outside package.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+from adapters.base import Adapter, FitContext, FitData, Trial, TrialLogger
+
+
+class _Majority(Adapter):
+    """Predicts the majority class of train (or the mean for regression)."""
+
+    description = "test adapter"
+
+    def fit(self, data: FitData, ctx: FitContext, log: TrialLogger) -> None:
+        self.k = max(len(data.task.classes), 1)
+        self.value = np.bincount(data.y_train.astype(int)).argmax() if data.task.is_classification else 0.0
+        log(Trial(config={"rule": "majority"}, valid_score=0.5, fit_s=0.0))
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return np.full(len(X), self.value)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray | None:
+        p = np.zeros((len(X), self.k))
+        p[:, int(self.value)] = 1.0
+        return p
+
+    def best_config(self) -> dict:
+        return {"rule": "majority"}
+
+
+class Good(_Majority):
+    pass
+
+
+class SleepPastDeadline(_Majority):
+    def fit(self, data: FitData, ctx: FitContext, log: TrialLogger) -> None:
+        log(Trial(config={"n": 1}, valid_score=0.6, fit_s=0.1))
+        time.sleep(3600)
+
+
+class IgnoreTerm(_Majority):
+    def fit(self, data: FitData, ctx: FitContext, log: TrialLogger) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        while True:
+            time.sleep(0.1)
+
+
+GRANDCHILD = (
+    "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True: time.sleep(0.1)\n"
+)
+
+
+class GrandchildIgnoresTerm(_Majority):
+    """Starts a grandchild in its own session that ignores SIGTERM, then hangs."""
+
+    def fit(self, data: FitData, ctx: FitContext, log: TrialLogger) -> None:
+        p = subprocess.Popen([sys.executable, "-c", GRANDCHILD], start_new_session=True)
+        with open(os.path.join(ctx.workdir, "grandchild.pid"), "w") as fh:
+            fh.write(str(p.pid))
+        print(f"GRANDCHILD_PID={p.pid}", flush=True)
+        time.sleep(3600)
+
+
+class OrphanGrandchild(_Majority):
+    """Double-forks a daemon that outlives the adapter, then returns normally."""
+
+    def fit(self, data: FitData, ctx: FitContext, log: TrialLogger) -> None:
+        super().fit(data, ctx, log)
+        code = (
+            "import os, subprocess, sys\n"
+            f"p = subprocess.Popen([sys.executable, '-c', {GRANDCHILD!r}], start_new_session=True,\n"
+            "                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+            "print(p.pid, flush=True)\n"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        print(f"GRANDCHILD_PID={out.stdout.strip()}", flush=True)
+
+
+class MemoryHog(_Majority):
+    def fit(self, data: FitData, ctx: FitContext, log: TrialLogger) -> None:
+        blocks = []
+        while True:
+            blocks.append(np.ones(50 * 2**20 // 8))  # 50 MB, touched
+            time.sleep(0.02)
+
+
+class RaiseInFit(_Majority):
+    def fit(self, data: FitData, ctx: FitContext, log: TrialLogger) -> None:
+        raise ValueError("the model exploded\nsecond line: boom")
+
+
+class ExitMidFit(_Majority):
+    def fit(self, data: FitData, ctx: FitContext, log: TrialLogger) -> None:
+        log(Trial(config={"n": 1}, valid_score=0.7, fit_s=0.1))
+        os._exit(3)
+
+
+class Segfault(_Majority):
+    def fit(self, data: FitData, ctx: FitContext, log: TrialLogger) -> None:
+        import ctypes
+
+        ctypes.string_at(0)
+
+
+class WrongLength(_Majority):
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return np.zeros(len(X) + 3)
+
+
+class NaNPredictions(_Majority):
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return np.full(len(X), np.nan)
+
+
+class BadProba(_Majority):
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray | None:
+        return np.full((len(X), self.k), 0.9)
+
+
+class Chatty(_Majority):
+    def fit(self, data: FitData, ctx: FitContext, log: TrialLogger) -> None:
+        line = "x" * 1023 + "\n"
+        while True:
+            sys.stdout.write(line * 1024)
+
+
+class NotAnAdapter:
+    """Does not implement the protocol."""
+
+
+ENTRY_POINTS = {
+    "t-good": "Good",
+    "t-sleep": "SleepPastDeadline",
+    "t-ignoreterm": "IgnoreTerm",
+    "t-grandchild": "GrandchildIgnoresTerm",
+    "t-orphan": "OrphanGrandchild",
+    "t-memory": "MemoryHog",
+    "t-raise": "RaiseInFit",
+    "t-exit": "ExitMidFit",
+    "t-segfault": "Segfault",
+    "t-wronglength": "WrongLength",
+    "t-nan": "NaNPredictions",
+    "t-badproba": "BadProba",
+    "t-chatty": "Chatty",
+    "t-notadapter": "NotAnAdapter",
+}
