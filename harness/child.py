@@ -62,7 +62,7 @@ def _watch_parent(parent: int) -> None:
 
 
 def run(run_dir: Path) -> int:
-    _watch_parent(os.getppid())
+    _watch_parent(int(os.environ.get("HARNESS_PARENT_PID") or os.getppid()))
     job = json.loads((run_dir / "job.json").read_text(encoding="utf-8"))
     events = run_dir / "events.jsonl"
     if job.get("core_ids"):

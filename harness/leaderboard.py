@@ -125,7 +125,7 @@ def leaderboard_table(runs: list[RunRecord], fmt: str = "github") -> str:
             _fmt(statistics.fmean(valid)) if valid else "-",
             f"{statistics.fmean(fits):.1f} / {row.budget_s:g}" if fits else "-",
             f"{max(overruns):.2f}" if overruns else "-",
-            _fmt(statistics.fmean([r.n_trials for r in row.runs]), 3),
+            f"{statistics.fmean([r.n_trials for r in row.runs]):.0f}",
             failures(row.runs),
             short_config(best.best_config) if best else _first_reason(row.runs),
         ]

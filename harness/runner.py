@@ -86,8 +86,13 @@ def load_datasets(cfg: RunConfig) -> dict[str, Dataset]:
     return out
 
 
-def make_plan(cfg: RunConfig, datasets: dict[str, Dataset], store: Store) -> Plan:
-    adapters, unavailable = resolve_adapters(cfg.adapters)
+def make_plan(
+    cfg: RunConfig,
+    datasets: dict[str, Dataset],
+    store: Store,
+    resolved: tuple[list[str], list[tuple[str, str]]] | None = None,
+) -> Plan:
+    adapters, unavailable = resolved or resolve_adapters(cfg.adapters)
     done_keys = store.done_keys()
     jobs, done, skipped = [], [], {}
     for tname, ds in datasets.items():
@@ -101,6 +106,10 @@ def make_plan(cfg: RunConfig, datasets: dict[str, Dataset], store: Store) -> Pla
                 skipped[(tname, a)] = str(exc)
             except registry.AdapterLoadError as exc:
                 raise HarnessError(str(exc)) from None
+            except Exception as exc:  # noqa: BLE001 - a broken plugin is named, not a traceback
+                raise HarnessError(
+                    f"adapter {a!r} failed while checking task {tname!r}: {type(exc).__name__}: {exc}"
+                ) from exc
             for budget in cfg.budgets:
                 for seed in range(cfg.seeds):
                     job = Job(tname, a, seed, budget, cfg.cores, cfg.memory_gb, ds.fingerprint)
@@ -130,11 +139,12 @@ def run(
 ) -> Plan:
     """Run every job of ``cfg`` not yet in the store; write runs.csv and leaderboards."""
     out = Path(cfg.out)
+    resolved = resolve_adapters(cfg.adapters)
     with OutputLock(out):
         datasets = load_datasets(cfg)
         store = open_store(out, cfg.fresh)
         try:
-            plan = make_plan(cfg, datasets, store)
+            plan = make_plan(cfg, datasets, store, resolved)
             if on_plan:
                 on_plan(plan)
             _execute(cfg, plan, datasets, store, out, on_start, on_done)

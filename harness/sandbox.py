@@ -96,6 +96,7 @@ def child_env(cores: int, marker: str) -> dict[str, str]:
     for var in THREAD_VARS:
         env[var] = str(cores)
     env[MARKER_VAR] = marker
+    env["HARNESS_PARENT_PID"] = str(os.getpid())  # the child dies with us, even if we die before it looks
     env["PYTHONUNBUFFERED"] = "1"
     env.setdefault("KERAS_BACKEND", "torch")
     # the child must import the same harness as the parent, wherever it was started from

@@ -12,6 +12,9 @@ import pytest
 
 HERE = Path(__file__).parent
 
+# Tests never use the network: OpenML look-ups fail at once instead of waiting on DNS.
+os.environ.setdefault("HARNESS_OFFLINE", "1")
+
 
 def install_plugin(dest: Path) -> Path:
     """Make ``dest`` look like site-packages holding the ``harness-test-plugins`` distribution."""
