@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -244,3 +245,102 @@ def test_resume_after_the_driver_is_killed_runs_only_what_is_missing(
         [("t-good", 0), ("t-good", 1), ("t-sleep", 0), ("t-sleep", 1)]
     )
     assert {(r.adapter, r.seed): r.id for r in runs if (r.adapter, r.seed) in first} == first
+
+
+def test_fresh_starts_a_new_store_and_keeps_the_old_one(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ["--task", "wine", "--budget", "1", "--adapters", "default", "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    assert main(args + ["--fresh"]) == 0
+    backups = list(out.glob("harness.db.*.bak"))
+    assert len(backups) == 1
+    with Store(backups[0]) as old, Store(out / "harness.db") as new:
+        assert len(old.runs()) == 1 and len(new.runs()) == 1
+        assert old.runs()[0].ended_at <= new.runs()[0].ended_at
+
+
+def test_second_command_on_the_same_output_refuses(plugin_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "--task",
+            "wine",
+            "--budget",
+            "1",
+            "--adapters",
+            "t-sleep",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            if (out / ".harness.lock").exists() and (out / ".harness.lock").read_text().strip():
+                break
+            time.sleep(0.1)
+        second = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "harness",
+                "--task",
+                "wine",
+                "--budget",
+                "1",
+                "--adapters",
+                "t-good",
+                "--out",
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert second.returncode == 2
+        assert f"pid {first.pid}" in second.stderr and "another harness command" in second.stderr
+    finally:
+        first.wait(timeout=120)
+    with Store(out / "harness.db") as s:
+        assert [r.adapter for r in s.runs()] == ["t-sleep"]
+
+
+def test_ctrl_c_stops_runs_keeps_the_store_and_leaves_nothing(plugin_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    t0 = time.time()
+    driver = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "--task",
+            "wine",
+            "--budget",
+            "30",
+            "--adapters",
+            "t-good,t-sleep",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for _ in range(300):
+        if [p for p in _harness_children(t0) if "t-sleep" in open(p.cmdline()[-1] + "/job.json").read()]:
+            break
+        time.sleep(0.1)
+    time.sleep(1)
+    driver.send_signal(signal.SIGINT)
+    _, err = driver.communicate(timeout=60)
+    assert driver.returncode == 130
+    assert "interrupted" in err and "resume" in err
+    assert not [p for p in _harness_children(t0) if p.is_running() and p.status() != "zombie"]
+    with Store(out / "harness.db") as s:
+        assert [r.adapter for r in s.runs()] == ["t-good"], "the interrupted run is not stored"
