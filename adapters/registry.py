@@ -36,9 +36,29 @@ def _entry_points() -> dict[str, EntryPoint]:
     return {ep.name: ep for ep in entry_points(group=GROUP)}
 
 
+BUILTIN_DIST = "budget-fair-harness"
+
+
 def names() -> list[str]:
     """Every registered adapter name, without loading any."""
     return sorted(_entry_points())
+
+
+def builtin_names() -> list[str]:
+    """The adapters this project ships (the default set); plugins run only when named."""
+    return sorted(n for n, ep in _entry_points().items() if _dist_name(ep) == BUILTIN_DIST)
+
+
+def origin(name: str) -> str:
+    """``built-in`` or the name of the plugin's distribution."""
+    ep = _entry_points().get(split_name(name)[0])
+    dist = _dist_name(ep) if ep else None
+    return "built-in" if dist == BUILTIN_DIST else f"plugin {dist or '?'}"
+
+
+def _dist_name(ep: EntryPoint) -> str | None:
+    dist = getattr(ep, "dist", None)
+    return dist.metadata["Name"] if dist is not None else None
 
 
 def split_name(name: str) -> tuple[str, str | None]:

@@ -156,7 +156,11 @@ def cmd_list(argv: list[str]) -> int:
     print(tabulate(rows, headers=["task", "source", "rows x cols", "problem", "metric"]))
     print("\nSuites: " + "; ".join(f"suite:{k} = {', '.join(v)}" for k, v in SUITES.items()))
     rows = []
+    builtin = set(registry.builtin_names())
     for name in registry.names():
+        if name not in builtin:  # plugins are loaded only when the user names them
+            rows.append([name, "plugin", "-", f"{registry.origin(name)}; not loaded until named in --adapters"])
+            continue
         st = registry.status(name)
         fams = ", ".join(st.families) if st.families else "-"
         rows.append([name, "available" if st.available else "missing", fams, st.why])

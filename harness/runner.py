@@ -45,7 +45,7 @@ def resolve_adapters(requested: tuple[str, ...] | None) -> tuple[list[str], list
     """The adapters to run, and the unavailable built-ins left out (name, what to install)."""
     if requested is None:
         ok, missing = [], []
-        for name in registry.names():
+        for name in registry.builtin_names():
             st = registry.status(name)
             (ok if st.available else missing).append(name if st.available else (name, st.why))
         if not ok:

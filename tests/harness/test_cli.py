@@ -344,3 +344,24 @@ def test_ctrl_c_stops_runs_keeps_the_store_and_leaves_nothing(plugin_path: Path,
     assert not [p for p in _harness_children(t0) if p.is_running() and p.status() != "zombie"]
     with Store(out / "harness.db") as s:
         assert [r.adapter for r in s.runs()] == ["t-good"], "the interrupted run is not stored"
+
+
+def test_plugins_are_loaded_only_when_named(plugin_path: Path, tmp_path: Path) -> None:
+    import os
+
+    mark = tmp_path / "imported"
+    env = dict(os.environ, HARNESS_TEST_IMPORT_MARK=str(mark))
+    code = "from harness.runner import resolve_adapters; print(resolve_adapters({})[0])"
+    default = subprocess.run(
+        [sys.executable, "-c", code.format("None")], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert "default" in default and "t-good" not in default
+    listing = subprocess.run(
+        [sys.executable, "-m", "harness", "list"], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert "t-good" in listing and "not loaded until named" in listing
+    assert not mark.exists(), "a plugin nobody asked for was imported"
+    subprocess.run(
+        [sys.executable, "-c", code.format("('t-good',)")], env=env, check=True, capture_output=True
+    )
+    assert mark.exists()
