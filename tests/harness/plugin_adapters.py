@@ -140,6 +140,48 @@ class Chatty(_Majority):
             sys.stdout.write(line * 1024)
 
 
+class RaiseInPredict(_Majority):
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        raise RuntimeError("predict is broken")
+
+
+class WrongLabels(_Majority):
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return np.full(len(X), 7)
+
+
+class MovesAndMutates(_Majority):
+    """Changes the working directory and the environment; must not disturb the harness."""
+
+    def fit(self, data: FitData, ctx: FitContext, log: TrialLogger) -> None:
+        os.chdir("/")
+        os.environ["HARNESS_SANDBOX_ID"] = "changed"
+        os.environ["PATH"] = "/nonexistent"
+        os.environ.pop("HOME", None)
+        super().fit(data, ctx, log)
+
+
+class LabelThief(_Majority):
+    """Looks everywhere it can reach for the test labels and reports what it found."""
+
+    def fit(self, data: FitData, ctx: FitContext, log: TrialLogger) -> None:
+        super().fit(data, ctx, log)
+        found = []
+        here = os.path.dirname(ctx.workdir)
+        job = os.path.join(here, "job.json")
+        data_dir = __import__("json").load(open(job))["data_dir"] if os.path.exists(job) else ""
+        for root in {here, data_dir, os.path.dirname(data_dir)} - {""}:
+            for dirpath, _dirs, files in os.walk(root):
+                for f in files:
+                    if "test" in f and not f.startswith("X_test"):
+                        found.append(os.path.join(dirpath, f))
+        self.found = sorted(found)
+        self.n_test = len(pd.read_parquet(os.path.join(data_dir, "X_test.parquet")).columns) if data_dir else -1
+
+    def best_config(self) -> dict:
+        return {"found": self.found}
+
+
 class NotAnAdapter:
     """Does not implement the protocol."""
 
@@ -158,5 +200,9 @@ ENTRY_POINTS = {
     "t-nan": "NaNPredictions",
     "t-badproba": "BadProba",
     "t-chatty": "Chatty",
+    "t-raisepredict": "RaiseInPredict",
+    "t-wronglabels": "WrongLabels",
+    "t-mutates": "MovesAndMutates",
+    "t-thief": "LabelThief",
     "t-notadapter": "NotAnAdapter",
 }
