@@ -1,0 +1,113 @@
+"""Budget adherence: how far each adapter's fit goes past its budget, through the real harness.
+
+    python benchmarks/budget_adherence.py [--tasks titanic,digits] [--budgets 30,60,120] [--seeds 3]
+        [--adapters flaml,tpot,h2o,autokeras,random,optuna] [--parallel 1] [--out benchmarks/out/adherence]
+
+Runs the harness CLI (resumable: run it again to finish an interrupted benchmark), then prints one row
+per adapter and budget: fit / budget (median, worst), start-up seconds (median), runs killed at the hard
+deadline, failures, and the mean test score per task. Targets (issue 4): median <= 1.00, worst <= 1.05,
+no kill.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from tabulate import tabulate
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from harness.store import Store  # noqa: E402
+
+ENGINES = "flaml,tpot,h2o,autokeras"
+TUNERS = "default,manual,grid,random,halving,optuna,hyperopt,skopt"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tasks", default="titanic,digits")
+    ap.add_argument("--budgets", default="30,60,120")
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--adapters", default=f"{ENGINES},{TUNERS}")
+    ap.add_argument("--parallel", type=int, default=1)
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "adherence"))
+    ap.add_argument("--no-run", action="store_true", help="only print the table from an existing store")
+    args = ap.parse_args()
+
+    if not args.no_run:
+        cmd = [
+            sys.executable,
+            "-m",
+            "harness",
+            "--task",
+            args.tasks,
+            "--budget",
+            args.budgets,
+            "--adapters",
+            args.adapters,
+            "--seeds",
+            str(args.seeds),
+            "--parallel",
+            str(args.parallel),
+            "--out",
+            args.out,
+            "--quiet",
+        ]
+        print("running:", " ".join(cmd[1:]), flush=True)
+        subprocess.run(cmd, check=True, cwd=ROOT)
+    print_table(Path(args.out) / "harness.db")
+
+
+def print_table(db: Path) -> None:
+    with Store(db) as store:
+        runs = store.runs()
+    groups = defaultdict(list)
+    for r in runs:
+        groups[(r.adapter, r.budget_s)].append(r)
+    rows = []
+    for (adapter, budget), rs in sorted(groups.items()):
+        ratios = [r.overrun for r in rs if r.overrun is not None]
+        starts = [r.startup_s for r in rs if r.startup_s is not None]
+        scores = defaultdict(list)
+        for r in rs:
+            if r.test_score is not None:
+                scores[r.task].append(r.test_score)
+        rows.append(
+            [
+                adapter,
+                f"{budget:g}",
+                len(rs),
+                f"{statistics.median(ratios):.3f}" if ratios else "-",
+                f"{max(ratios):.3f}" if ratios else "-",
+                f"{statistics.median(starts):.1f}" if starts else "-",
+                sum(r.status == "timeout" for r in rs),
+                sum(r.status in ("failed", "memory") for r in rs),
+                "; ".join(f"{t} {statistics.fmean(v):.4f}" for t, v in sorted(scores.items())),
+            ]
+        )
+    print(
+        tabulate(
+            rows,
+            headers=[
+                "adapter",
+                "budget s",
+                "runs",
+                "fit/budget median",
+                "worst",
+                "start-up s",
+                "killed",
+                "failed",
+                "test score (mean)",
+            ],
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
