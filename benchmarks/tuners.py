@@ -1,0 +1,153 @@
+"""Benchmark of the tuning strategies: every strategy on gbm and mlp for breast_cancer, titanic and
+digits, 60 s budget, 3 seeds, through the harness CLI.
+
+    python benchmarks/tuners.py                 # the full benchmark (8 x 2 x 3 x 3 runs of 60 s: hours)
+    python benchmarks/tuners.py --quick         # a few minutes: 10 s budget, 1 seed, breast_cancer only
+
+It runs ``python -m harness --task T --budget B --adapters ... --seeds S --out DIR`` per task, then
+reads ``DIR/runs.csv`` (run level) and the trials in ``DIR/harness.db`` and writes
+``DIR/tuners.md``: per adapter the mean test score, the number of trials, and how the budget was
+used (fit seconds over budget, the share of the budget spent inside trials, runs killed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+from tabulate import tabulate
+
+log = logging.getLogger("benchmarks.tuners")
+
+STRATEGIES = ("default", "manual", "grid", "random", "halving", "optuna", "hyperopt", "skopt")
+FAMILIES = ("gbm", "mlp")
+TASKS = ("breast_cancer", "titanic", "digits")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", default="results/benchmarks/tuners", help="output directory of the harness run")
+    p.add_argument("--tasks", default=",".join(TASKS))
+    p.add_argument("--strategies", default=",".join(STRATEGIES))
+    p.add_argument("--families", default=",".join(FAMILIES))
+    p.add_argument("--budget", type=float, default=60.0)
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--cores", type=int, default=1)
+    p.add_argument("--parallel", type=int, default=1)
+    p.add_argument("--quick", action="store_true", help="10 s budget, 1 seed, breast_cancer only")
+    p.add_argument("--summary-only", action="store_true", help="do not run; summarise what DIR holds")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.budget, args.seeds, args.tasks = 10.0, 1, "breast_cancer"
+    return args
+
+
+def adapter_names(strategies: list[str], families: list[str]) -> list[str]:
+    return [f"{s}:{f}" for s in strategies for f in families]
+
+
+def run_harness(task: str, adapters: list[str], args: argparse.Namespace) -> None:
+    cmd = [
+        sys.executable,
+        "-m",
+        "harness",
+        "--task",
+        task,
+        "--budget",
+        f"{args.budget:g}",
+        "--adapters",
+        ",".join(adapters),
+        "--seeds",
+        str(args.seeds),
+        "--cores",
+        str(args.cores),
+        "--parallel",
+        str(args.parallel),
+        "--out",
+        args.out,
+        "--quiet",
+    ]
+    log.info("running: %s", " ".join(cmd))
+    subprocess.run(cmd, check=False)  # a failed run is a row in the store; keep going with the next task
+
+
+def trial_stats(db: Path) -> pd.DataFrame:
+    """Per run: trials ok/failed/pruned, seconds spent inside trials, elapsed at the last trial."""
+    from harness.store import Store
+
+    rows = []
+    with Store(db) as store:
+        for run in store.runs(with_trials=True):
+            trials = run.trials
+            rows.append(
+                {
+                    "task": run.task,
+                    "adapter": run.adapter,
+                    "seed": run.seed,
+                    "trials_ok": sum(t["status"] == "ok" for t in trials),
+                    "trials_failed": sum(t["status"] == "failed" for t in trials),
+                    "trials_pruned": sum(t["status"] == "pruned" for t in trials),
+                    "trial_s": sum(t["fit_s"] or 0.0 for t in trials),
+                    "last_trial_s": max((t["elapsed_s"] or 0.0 for t in trials), default=0.0),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def summarise(out: Path, budget: float) -> str:
+    runs = pd.read_csv(out / "runs.csv")
+    trials = trial_stats(out / "harness.db")
+    df = runs.merge(trials, on=["task", "adapter", "seed"], how="left")
+    df["killed"] = df["status"].isin(["timeout", "memory"])
+    df["in_trials"] = df["trial_s"] / df["budget_s"]
+    table = (
+        df.groupby(["task", "adapter"])
+        .agg(
+            runs=("seed", "size"),
+            ok=("status", lambda s: int((s == "ok").sum())),
+            killed=("killed", "sum"),
+            test=("test_score", "mean"),
+            test_sd=("test_score", "std"),
+            valid=("valid_score", "mean"),
+            trials=("trials_ok", "mean"),
+            failed=("trials_failed", "mean"),
+            pruned=("trials_pruned", "mean"),
+            overrun_max=("overrun", "max"),
+            in_trials=("in_trials", "mean"),
+        )
+        .reset_index()
+        .sort_values(["task", "test"], ascending=[True, False])
+    )
+    metric = ", ".join(sorted(runs["metric"].dropna().unique()))
+    text = (
+        f"# Tuning strategies, budget {budget:g} s (test metric: {metric})\n\n"
+        "`overrun_max` is the largest fit seconds / budget; `in_trials` the mean share of the budget spent "
+        "inside trials; `killed` runs hit the hard deadline.\n\n"
+        + tabulate(table, headers="keys", tablefmt="github", showindex=False, floatfmt=".3f")
+        + "\n"
+    )
+    (out / "tuners.md").write_text(text, encoding="utf-8")
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args = parse_args(argv)
+    out = Path(args.out)
+    adapters = adapter_names(args.strategies.split(","), args.families.split(","))
+    if not args.summary_only:
+        for task in args.tasks.split(","):
+            run_harness(task, adapters, args)
+    if not (out / "runs.csv").exists():
+        log.error("no %s: did the harness run?", out / "runs.csv")
+        return 1
+    print(summarise(out, args.budget))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
