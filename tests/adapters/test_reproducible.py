@@ -39,7 +39,7 @@ END_TO_END = """
 import json
 from adapters.random_search import RandomAdapter
 from tests.adapters.contract import run_adapter
-res = run_adapter(lambda: RandomAdapter("gbm"), "breast_cancer", 3.0, seed=5)
+res = run_adapter(lambda: RandomAdapter("gbm"), "breast_cancer", 6.0, seed=5)
 print(json.dumps([[t.config, t.valid_score] for t in res.trials]))
 """
 
