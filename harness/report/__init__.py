@@ -1,0 +1,9 @@
+"""Reports people read, rendered from the store: statistics, plots, importance, insights, HTML.
+
+``harness.report_files.write_reports`` drives it and ``harness.leaderboard`` holds the per-task,
+per-budget leaderboard model. Each module here is one concept: ``stats`` (the paired test, Holm,
+rank groups), ``trials`` (the trial log as rows per model family), ``importance`` (fANOVA),
+``heatmap`` (valid score over two hyperparameters), ``curves`` (anytime curves, loss-curve
+diagnosis), ``plots`` (PNG files), ``insights`` (sentences), ``task`` (everything about one task),
+``summary`` (across tasks), ``markdown`` and ``html`` (the files).
+"""

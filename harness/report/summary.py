@@ -1,0 +1,181 @@
+"""Across tasks, per budget: average rank, wins, the normalised score, failures; who wins at which budget."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from tabulate import tabulate
+
+from harness.leaderboard import Board
+from harness.report import stats
+from harness.report.insights import names
+
+NORMALISED = (
+    "normalised score: 0 = the default adapter, 1 = the best adapter on that task, averaged over tasks"
+)
+
+
+@dataclass
+class AdapterSummary:
+    adapter: str
+    ranks: list[float] = field(default_factory=list)
+    wins: int = 0
+    top_group: int = 0
+    normalised: list[float] = field(default_factory=list)
+    runs: int = 0
+    not_ok: int = 0
+
+    @property
+    def avg_rank(self) -> float | None:
+        return statistics.fmean(self.ranks) if self.ranks else None
+
+    @property
+    def avg_normalised(self) -> float | None:
+        return statistics.fmean(self.normalised) if self.normalised else None
+
+
+@dataclass
+class BudgetSummary:
+    budget_s: float
+    tasks: list[str]
+    adapters: list[AdapterSummary]  # best average rank first
+    undefined_norm: list[str]  # tasks where the default was the best (normalisation undefined)
+
+
+def summarise(boards: list[Board]) -> list[BudgetSummary]:
+    by_budget: dict[float, list[Board]] = defaultdict(list)
+    for b in boards:
+        by_budget[b.budget_s].append(b)
+    return [_budget(budget, bs) for budget, bs in sorted(by_budget.items())]
+
+
+def _budget(budget: float, boards: list[Board]) -> BudgetSummary:
+    acc: dict[str, AdapterSummary] = {}
+    undefined = []
+    for b in sorted(boards, key=lambda b: b.task):
+        means = {r.adapter: r.mean for r in b.rows}
+        ranks = stats.plain_ranks(means, b.greater_is_better)
+        best = b.best
+        base = b.default
+        if best is not None and base is not None and base.mean is not None and best.mean == base.mean:
+            undefined.append(b.task)
+        for r in b.rows:
+            s = acc.setdefault(r.adapter, AdapterSummary(r.adapter))
+            s.ranks.append(ranks[r.adapter])
+            s.runs += len(r.runs)
+            s.not_ok += len(r.runs) - len(r.scores)
+            if best is not None and r.mean is not None and r.mean == best.mean:
+                s.wins += 1
+            if r.rank == 1:
+                s.top_group += 1
+            n = stats.normalised(r.mean, base.mean if base else None, best.mean if best else None)
+            if n is not None:
+                s.normalised.append(n)
+    order = sorted(
+        acc.values(), key=lambda s: (s.avg_rank if s.avg_rank is not None else 1e9, -s.wins, s.adapter)
+    )
+    return BudgetSummary(budget, sorted({b.task for b in boards}), order, undefined)
+
+
+def _f(x: float | None, d: int = 2) -> str:
+    return "-" if x is None else f"{x:.{d}f}"
+
+
+def table_rows(s: BudgetSummary) -> tuple[list[str], list[list]]:
+    heads = ["adapter", "average rank", "wins", "top rank group", "normalised score", "tasks", "failed runs"]
+    n = len(s.tasks)
+    rows = [
+        [
+            a.adapter,
+            _f(a.avg_rank),
+            f"{a.wins}/{n}",
+            f"{a.top_group}/{n}",
+            _f(a.avg_normalised) + (f" ({len(a.normalised)} tasks)" if 0 < len(a.normalised) < n else ""),
+            len(a.ranks),
+            f"{a.not_ok}/{a.runs}",
+        ]
+        for a in s.adapters
+    ]
+    return heads, rows
+
+
+def summary_insights(summaries: list[BudgetSummary]) -> list[str]:
+    out = []
+    for s in summaries:
+        if not s.adapters:
+            continue
+        lead = s.adapters[0]
+        n = len(s.tasks)
+        norm = lead.avg_normalised
+        gap = (
+            f", and closes {norm:.0%} of the gap between the default and the best adapter on average"
+            if norm is not None and lead.adapter != "default"
+            else ""
+        )
+        out.append(
+            f"At {s.budget_s:g} s over {n} task{'s' if n != 1 else ''} ({', '.join(s.tasks)}), {lead.adapter} "
+            f"ranks best on average (mean rank {_f(lead.avg_rank)}), has the best mean test score on "
+            f"{lead.wins} of the {n}{gap}."
+        )
+        failing = [a for a in s.adapters if a.not_ok]
+        if failing:
+            out.append(
+                "Runs that did not finish: "
+                + "; ".join(f"{a.adapter} {a.not_ok} of {a.runs}" for a in failing)
+                + " (counted, never hidden; see each task's leaderboard)."
+            )
+        if s.undefined_norm:
+            out.append(
+                f"On {names(s.undefined_norm)} the default adapter was the best, so the normalised score is "
+                "undefined there and left out of the average."
+            )
+    if len(summaries) > 1:
+        picks = [f"{s.budget_s:g} s: {s.adapters[0].adapter}" for s in summaries if s.adapters]
+        out.append("Which strategy wins at which budget (best average rank): " + "; ".join(picks) + ".")
+    return out
+
+
+def summary_markdown(summaries: list[BudgetSummary], tasks: dict[str, str]) -> str:
+    """``tasks`` maps each task to its leaderboard path relative to the summary file."""
+    lines = ["# Summary across tasks", ""]
+    lines += [f"- tasks: {', '.join(f'[{t}]({p})' for t, p in sorted(tasks.items()))}"]
+    lines += [f"- budgets: {', '.join(f'{s.budget_s:g} s' for s in summaries) or '-'}", ""]
+    ins = summary_insights(summaries)
+    if ins:
+        lines += ["## The answer", ""] + [f"- {x}" for x in ins] + [""]
+    for s in summaries:
+        heads, rows = table_rows(s)
+        lines += [f"## Budget {s.budget_s:g} s", ""]
+        lines.append(tabulate(rows, headers=heads, tablefmt="github", disable_numparse=True))
+        lines.append("")
+    if len(summaries) > 1:
+        lines += ["## Which strategy wins at which budget", ""]
+        rows = [
+            [f"{s.budget_s:g}", s.adapters[0].adapter, _f(s.adapters[0].avg_rank), _most_wins(s)]
+            for s in summaries
+            if s.adapters
+        ]
+        lines.append(
+            tabulate(
+                rows,
+                headers=["budget s", "best average rank", "rank", "most wins"],
+                tablefmt="github",
+                disable_numparse=True,
+            )  # fmt: skip
+        )
+        lines.append("")
+    lines += [
+        "Average rank: rank of the mean test score on each task (1 = best, ties share the average rank; "
+        "an adapter with no finished run ranks last), averaged over tasks. Wins: tasks where the adapter "
+        f"has the best mean test score (ties count for each). Top rank group: tasks where the adapter has rank 1, i.e. no adapter is significantly better "
+        f"({stats.METHOD}). "
+        f"The {NORMALISED}. Failed runs: runs that did not finish (failed, killed or skipped).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _most_wins(s: BudgetSummary) -> str:
+    top = max(a.wins for a in s.adapters)
+    return f"{', '.join(a.adapter for a in s.adapters if a.wins == top)} ({top})"
