@@ -134,7 +134,7 @@ def _print_leaderboards(out: Path, tasks: set[str]) -> None:
                 print(
                     f"\n{task}  ({runs[0].metric} on the test set; {out / task_dir_name(task) / 'leaderboard.md'})"
                 )
-                print(leaderboard_table(runs, fmt="simple"))
+                print(leaderboard_table(runs, fmt="simple", with_metrics=False))
     print(f"\nruns: {out / 'runs.csv'}")
 
 
@@ -184,8 +184,10 @@ def cmd_report(argv: list[str]) -> int:
     db = out / "harness.db"
     if not db.exists():
         raise HarnessError(f"no store at {db}; run a benchmark first or point --out at its directory")
-    with Store(db) as store:
-        paths = write_reports(store, out)
+    from harness.lock import OutputLock
+
+    with OutputLock(out), Store(db) as store:
+        paths = write_reports(store, out, force=True)
         tasks = set(store.tasks())
     for path in paths:
         print(path)
