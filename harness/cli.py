@@ -72,6 +72,16 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"harness: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a full disk or a read-only directory while writing results
+        if debug:
+            raise
+        where = f" {exc.filename}" if exc.filename else ""
+        print(
+            f"harness: error: cannot write{where} ({exc.strerror or exc}); free disk space or make the output "
+            "directory writable, then run the same command again to resume (finished runs are kept)",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print(
             "harness: interrupted; finished runs are stored, run the same command again to resume",

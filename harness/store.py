@@ -160,11 +160,14 @@ class Store:
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        else:
             self._conn.execute("COMMIT")
+        except BaseException:
+            if self._conn.in_transaction:
+                try:
+                    self._conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            raise
 
     def close(self) -> None:
         self._conn.close()
@@ -178,6 +181,15 @@ class Store:
     # --- writing ---
     def add_run(self, rec: RunRecord) -> int:
         """Store a run and its trials atomically. A run with the same job key is replaced."""
+        try:
+            return self._add_run(rec)
+        except sqlite3.Error as exc:
+            raise HarnessError(
+                f"cannot write to the results store {self.path} ({exc}); free disk space or make the "
+                "directory writable, then run the same command again to resume (finished runs are kept)"
+            ) from exc
+
+    def _add_run(self, rec: RunRecord) -> int:
         row = asdict(rec)
         values = [json.dumps(row[c], default=str) if c in _JSON_COLS else row[c] for c in _RUN_COLS]
         with self.transaction() as c:
