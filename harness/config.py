@@ -37,7 +37,11 @@ class RunConfig:
         if not self.tasks:
             raise HarnessError("no task given: name one with --task (see `python -m harness list`)")
         machine = os.cpu_count() or 1
-        if self.cores * self.parallel > machine:
+        if self.scheduler is None and self.cores > machine:
+            raise HarnessError(
+                f"--cores {self.cores} is more than this machine has ({machine} cores); lower it"
+            )
+        if self.scheduler is None and self.cores * self.parallel > machine:
             raise HarnessError(
                 f"--cores {self.cores} x --parallel {self.parallel} needs {self.cores * self.parallel} cores "
                 f"but this machine has {machine}; lower one of them"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import shutil
+import socket
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from harness.executor import LocalExecutor
 from harness.lock import OutputLock
 from harness.prepare import Prepared, cleanup, prepare
 from harness.report_files import write_reports
-from harness.sandbox import SandboxJob, abort_all, reset_abort, run_in_sandbox
+from harness.sandbox import SandboxJob, SandboxResult, abort_all, reset_abort, run_in_sandbox
 from harness.scoring import BadPredictions, check_predictions, score
 from harness.store import RunRecord, Store
 from tasks.loading import Dataset, load_dataset
@@ -163,6 +164,7 @@ def _execute(
     on_start: JobCallback | None,
     on_done: DoneCallback | None,
 ) -> None:
+    """Prepare each (task, seed) once, run the jobs on the chosen executor, store each as it ends."""
     if not plan.jobs:
         return
     tmp_root = Path(tempfile.mkdtemp(prefix="harness-"))
@@ -173,30 +175,116 @@ def _execute(
             if k not in prepared:
                 prepared[k] = prepare(datasets[job.task], job.seed, tmp_root)
 
-        def one(job: Job, core_ids: tuple[int, ...]) -> tuple[Job, RunRecord]:
+        def finish(job: Job, rec: RunRecord) -> None:
+            if rec.status == "aborted":  # never stored: it runs again on resume
+                return
+            store.add_run(rec)
+            if on_done:
+                on_done(job, rec)
+
+        runnable = []
+        for job in plan.jobs:
+            reason = plan.skipped.get((job.task, job.adapter))
+            if reason is None:
+                runnable.append(job)
+                continue
             if on_start:
                 on_start(job)
-            reason = plan.skipped.get((job.task, job.adapter))
-            prep = prepared[(job.task, job.seed)]
-            rec = skipped_record(job, prep, reason) if reason else run_job(job, prep, core_ids, cfg, out)
-            return job, rec
+            finish(job, skipped_record(job, prepared[(job.task, job.seed)], reason))
 
         reset_abort()
-        executor = LocalExecutor(cfg.parallel, cfg.cores)
+        if cfg.executor == "dask":
+            results = _run_dask(cfg, runnable, prepared, out, on_start)
+        else:
+            results = _run_local(cfg, runnable, prepared, out, on_start)
         try:
-            for job, rec in executor.run(plan.jobs, one):
-                if rec.status == "aborted":
-                    continue
-                store.add_run(rec)
-                if on_done:
-                    on_done(job, rec)
-        except KeyboardInterrupt:
+            for job, rec in results:
+                finish(job, rec)
+        except BaseException:  # Ctrl-C, or a store that cannot be written: stop every sandbox
             abort_all()
             raise
+        finally:
+            results.close()  # stops the executor: running sandboxes are killed, a cluster is closed
     finally:
         for prep in prepared.values():
             cleanup(prep)
         shutil.rmtree(tmp_root, ignore_errors=True)
+
+
+def _run_local(
+    cfg: RunConfig,
+    jobs: list[Job],
+    prepared: dict[tuple[str, int], Prepared],
+    out: Path,
+    on_start: JobCallback | None,
+) -> Generator[tuple[Job, RunRecord], None, None]:
+    def one(job: Job, core_ids: tuple[int, ...]) -> tuple[Job, RunRecord]:
+        if on_start:
+            on_start(job)
+        t0 = time.time()
+        rec = run_job(job, prepared[(job.task, job.seed)], core_ids, cfg, out)
+        rec.task_info["exec"] = {
+            "executor": "local",
+            "host": socket.gethostname(),
+            "core_ids": list(core_ids),
+            "start": t0,
+            "end": time.time(),
+        }
+        return job, rec
+
+    executor = LocalExecutor(cfg.parallel, cfg.cores, abort=abort_all)
+    yield from executor.run(jobs, one, cost=_cost, cores_of=lambda j: j.cores)
+
+
+def _cost(job: Job) -> float:
+    """Expected seconds of a job, for longest-first ordering: its budget plus start-up and predict."""
+    return job.budget_s + 2.0
+
+
+def _run_dask(
+    cfg: RunConfig,
+    jobs: list[Job],
+    prepared: dict[tuple[str, int], Prepared],
+    out: Path,
+    on_start: JobCallback | None,
+) -> Generator[tuple[Job, RunRecord], None, None]:
+    from harness.dask_executor import DaskExecutor, RemoteJob, data_bundle
+
+    if not jobs:
+        return
+    with DaskExecutor(cfg.scheduler, cfg.parallel, cfg.cores) as executor:
+        names: dict[tuple[str, int], str] = {}
+        bundles: dict[str, dict[str, bytes]] = {}
+        for k in {(j.task, j.seed) for j in jobs}:
+            prep = prepared[k]
+            names[k], bundles[names[k]] = data_bundle(prep.data_dir, prep.dataset.fingerprint, prep.seed)
+        executor.publish(bundles)
+        del bundles
+        remote = [
+            RemoteJob(
+                job,
+                asdict(sandbox_job(job, prepared[(job.task, job.seed)], (), cfg)),
+                names[(job.task, job.seed)],
+            )
+            for job in jobs
+        ]
+        for job, outcome in executor.run(remote, on_start):
+            prep = prepared[(job.task, job.seed)]
+            rec = _base_record(job, prep)
+            info = outcome.info
+            rec.started_at = _iso(info.get("start"))
+            rec.ended_at = _iso(info.get("end"))
+            log_path = log_path_for(out, job)
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            log_path.write_bytes(outcome.log)
+            finish_record(rec, job, prep, outcome.result, log_path)
+            rec.task_info["exec"] = info
+            yield job, rec
+
+
+def _iso(t: float | None) -> str:
+    stamp = datetime.fromtimestamp(t, UTC) if t is not None else datetime.now(UTC)
+    return stamp.isoformat(timespec="seconds")
 
 
 def _now() -> str:
@@ -237,27 +325,35 @@ def log_path_for(out: Path, job: Job) -> Path:
     return out / "logs" / task / f"{safe}-b{job.budget_s:g}-s{job.seed}-{job.key[:8]}.log"
 
 
+def sandbox_job(job: Job, prep: Prepared, core_ids: tuple[int, ...], cfg: RunConfig) -> SandboxJob:
+    return SandboxJob(
+        adapter=job.adapter,
+        task=prep.task_info(),
+        data_dir=str(prep.data_dir),
+        budget_s=job.budget_s,
+        seed=job.seed,
+        cores=job.cores,
+        memory_gb=job.memory_gb,
+        core_ids=core_ids,
+        startup_limit_s=cfg.startup_limit_s,
+    )
+
+
 def run_job(job: Job, prep: Prepared, core_ids: tuple[int, ...], cfg: RunConfig, out: Path) -> RunRecord:
     """Run one job in the sandbox and score it; always returns a record."""
     rec = _base_record(job, prep)
     rec.started_at = _now()
     log_path = log_path_for(out, job)
     t0 = time.monotonic()
-    res = run_in_sandbox(
-        SandboxJob(
-            adapter=job.adapter,
-            task=prep.task_info(),
-            data_dir=str(prep.data_dir),
-            budget_s=job.budget_s,
-            seed=job.seed,
-            cores=job.cores,
-            memory_gb=job.memory_gb,
-            core_ids=core_ids,
-            startup_limit_s=cfg.startup_limit_s,
-        ),
-        log_path,
-    )
+    res = run_in_sandbox(sandbox_job(job, prep, core_ids, cfg), log_path)
     rec.ended_at = _now()
+    finish_record(rec, job, prep, res, log_path)
+    log.debug("%s finished in %.1f s: %s", job.label(), time.monotonic() - t0, rec.status)
+    return rec
+
+
+def finish_record(rec: RunRecord, job: Job, prep: Prepared, res: SandboxResult, log_path: Path) -> RunRecord:
+    """Fill ``rec`` from the sandbox's result and score its predictions (here, never in the child)."""
     rec.status, rec.reason = res.status, res.reason
     rec.startup_s, rec.fit_s, rec.predict_s = res.startup_s, res.fit_s, res.predict_s
     rec.cpu_s, rec.peak_mem_mb = res.cpu_s, res.peak_mem_mb
@@ -276,7 +372,6 @@ def run_job(job: Job, prep: Prepared, core_ids: tuple[int, ...], cfg: RunConfig,
             rec.test_score = rec.metrics.get(prep.dataset.metric)
         except BadPredictions as exc:
             rec.status, rec.reason = "failed", f"bad predictions: {exc}"
-    log.debug("%s finished in %.1f s: %s", job.label(), time.monotonic() - t0, rec.status)
     return rec
 
 

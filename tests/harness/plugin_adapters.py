@@ -206,3 +206,14 @@ ENTRY_POINTS = {
     "t-thief": "LabelThief",
     "t-notadapter": "NotAnAdapter",
 }
+
+
+class BusyFullBudget(_Majority):
+    """Sleeps exactly its budget, then predicts the majority class: a run that uses all of B."""
+
+    def fit(self, data: FitData, ctx: FitContext, log: TrialLogger) -> None:
+        super().fit(data, ctx, log)
+        time.sleep(max(0.0, ctx.remaining()))
+
+
+ENTRY_POINTS["t-busy"] = "BusyFullBudget"
