@@ -169,7 +169,9 @@ def cmd_list(argv: list[str]) -> int:
     builtin = set(registry.builtin_names())
     for name in registry.names():
         if name not in builtin:  # plugins are loaded only when the user names them
-            rows.append([name, "plugin", "-", f"{registry.origin(name)}; not loaded until named in --adapters"])
+            rows.append(
+                [name, "plugin", "-", f"{registry.origin(name)}; not loaded until named in --adapters"]
+            )
             continue
         st = registry.status(name)
         fams = ", ".join(st.families) if st.families else "-"

@@ -176,7 +176,9 @@ class LabelThief(_Majority):
                     if "test" in f and not f.startswith("X_test"):
                         found.append(os.path.join(dirpath, f))
         self.found = sorted(found)
-        self.n_test = len(pd.read_parquet(os.path.join(data_dir, "X_test.parquet")).columns) if data_dir else -1
+        self.n_test = (
+            len(pd.read_parquet(os.path.join(data_dir, "X_test.parquet")).columns) if data_dir else -1
+        )
 
     def best_config(self) -> dict:
         return {"found": self.found}

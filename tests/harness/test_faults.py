@@ -43,8 +43,21 @@ def test_every_fault_is_one_recorded_run_and_the_suite_goes_on(plugin_path: Path
     out = tmp_path / "out"
     before = _temp_dirs()
     t0 = time.monotonic()
-    code = main(["--task", "wine", "--budget", "1", "--memory-gb", "0.6", "--adapters", ",".join(EXPECTED),
-                 "--out", str(out), "--quiet"])
+    code = main(
+        [
+            "--task",
+            "wine",
+            "--budget",
+            "1",
+            "--memory-gb",
+            "0.6",
+            "--adapters",
+            ",".join(EXPECTED),
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     took = time.monotonic() - t0
     assert code == 0
     with Store(out / "harness.db") as s:

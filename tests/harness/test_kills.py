@@ -32,8 +32,22 @@ def _children_alive(since: float) -> list[psutil.Process]:
 
 def test_twenty_random_kills_then_complete(plugin_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "harness", "--task", "wine,breast_cancer", "--budget", "1",
-           "--adapters", "t-good,default", "--seeds", "3", "--out", str(out), "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "harness",
+        "--task",
+        "wine,breast_cancer",
+        "--budget",
+        "1",
+        "--adapters",
+        "t-good,default",
+        "--seeds",
+        "3",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     rng = random.Random(7)
     t0 = time.time()
     for _ in range(20):
