@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import psutil
@@ -59,5 +58,18 @@ def no_leaks():
     assert not left, f"processes left behind: {left}"
 
 
-def python() -> str:
-    return sys.executable
+def sandboxes_of(drivers: set[int]) -> list[psutil.Process]:
+    """Live sandbox children started by the given driver processes (found by their environment)."""
+    needles = {f"HARNESS_PARENT_PID={pid}".encode() for pid in drivers}
+    found = []
+    for p in psutil.process_iter(["cmdline"]):
+        try:
+            if "harness.child" not in " ".join(p.info["cmdline"] or []):
+                continue
+            with open(f"/proc/{p.pid}/environ", "rb") as fh:
+                env = set(fh.read().split(b"\0"))
+            if env & needles and p.status() != psutil.STATUS_ZOMBIE:
+                found.append(p)
+        except (psutil.Error, OSError):
+            continue
+    return found

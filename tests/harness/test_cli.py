@@ -11,11 +11,11 @@ import sys
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 
 from harness.cli import main
 from harness.store import Store
+from tests.conftest import sandboxes_of
 
 pytestmark = pytest.mark.usefixtures("no_leaks")
 
@@ -184,15 +184,6 @@ def test_store_from_a_newer_schema_is_refused_untouched(
     assert db.read_bytes() == before
 
 
-def _harness_children(since: float) -> list[psutil.Process]:
-    found = []
-    for p in psutil.process_iter(["cmdline", "create_time"]):
-        cmd = " ".join(p.info["cmdline"] or [])
-        if "harness.child" in cmd and p.info["create_time"] >= since:
-            found.append(p)
-    return found
-
-
 def test_resume_after_the_driver_is_killed_runs_only_what_is_missing(
     plugin_path: Path, tmp_path: Path
 ) -> None:
@@ -213,7 +204,6 @@ def test_resume_after_the_driver_is_killed_runs_only_what_is_missing(
         str(out),
         "--quiet",
     ]
-    t0 = time.time()
     driver = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     db = out / "harness.db"
     deadline = time.monotonic() + 120
@@ -233,7 +223,7 @@ def test_resume_after_the_driver_is_killed_runs_only_what_is_missing(
     driver.wait()
     assert n >= 1
     time.sleep(2)  # the orphaned child notices its parent is gone and takes its tree down
-    assert not [p for p in _harness_children(t0) if p.is_running() and p.status() != "zombie"]
+    assert not sandboxes_of({driver.pid})
     with Store(db) as s:
         first = {(r.adapter, r.seed): r.id for r in s.runs()}
     assert 1 <= len(first) < 4
@@ -312,7 +302,6 @@ def test_second_command_on_the_same_output_refuses(plugin_path: Path, tmp_path: 
 
 def test_ctrl_c_stops_runs_keeps_the_store_and_leaves_nothing(plugin_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    t0 = time.time()
     driver = subprocess.Popen(
         [
             sys.executable,
@@ -333,7 +322,7 @@ def test_ctrl_c_stops_runs_keeps_the_store_and_leaves_nothing(plugin_path: Path,
         text=True,
     )
     for _ in range(300):
-        if [p for p in _harness_children(t0) if "t-sleep" in open(p.cmdline()[-1] + "/job.json").read()]:
+        if [p for p in sandboxes_of({driver.pid}) if "t-sleep" in open(p.cmdline()[-1] + "/job.json").read()]:
             break
         time.sleep(0.1)
     time.sleep(1)
@@ -341,7 +330,7 @@ def test_ctrl_c_stops_runs_keeps_the_store_and_leaves_nothing(plugin_path: Path,
     _, err = driver.communicate(timeout=60)
     assert driver.returncode == 130
     assert "interrupted" in err and "resume" in err
-    assert not [p for p in _harness_children(t0) if p.is_running() and p.status() != "zombie"]
+    assert not sandboxes_of({driver.pid})
     with Store(out / "harness.db") as s:
         assert [r.adapter for r in s.runs()] == ["t-good"], "the interrupted run is not stored"
 

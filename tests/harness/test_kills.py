@@ -10,24 +10,12 @@ import sys
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 
 from harness.store import Store
+from tests.conftest import sandboxes_of
 
 pytestmark = pytest.mark.usefixtures("no_leaks")
-
-
-def _children_alive(since: float) -> list[psutil.Process]:
-    found = []
-    for p in psutil.process_iter(["cmdline", "create_time"]):
-        try:
-            if "harness.child" in " ".join(p.info["cmdline"] or []) and p.info["create_time"] >= since:
-                if p.status() != psutil.STATUS_ZOMBIE:
-                    found.append(p)
-        except psutil.Error:
-            continue
-    return found
 
 
 def test_twenty_random_kills_then_complete(plugin_path: Path, tmp_path: Path) -> None:
@@ -49,14 +37,15 @@ def test_twenty_random_kills_then_complete(plugin_path: Path, tmp_path: Path) ->
         "--quiet",
     ]
     rng = random.Random(7)
-    t0 = time.time()
+    drivers: set[int] = set()
     for _ in range(20):
         driver = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        drivers.add(driver.pid)
         time.sleep(rng.uniform(0.3, 4.0))
         driver.send_signal(signal.SIGKILL if rng.random() < 0.7 else signal.SIGINT)
         driver.wait(timeout=60)
     time.sleep(1.5)  # orphaned sandboxes notice their driver is gone
-    assert not _children_alive(t0)
+    assert not sandboxes_of(drivers)
     subprocess.run(cmd, check=True, timeout=300, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with Store(out / "harness.db") as s:
         assert s.integrity_ok()
