@@ -253,8 +253,10 @@ def test_jvm_dies_when_the_run_is_killed(tmp_path: Path) -> None:
 
 @pytest.mark.engine
 def test_no_model_in_time_fails_with_the_reason(tmp_path: Path) -> None:
-    """The watcher cancels AutoML at once (margin = budget): fit raises, quickly, and the JVM goes."""
-    out = run_h2o(tmp_path, "digits", 4.0, overrides={"CANCEL_MARGIN_S": 100.0, "POLL_S": 0.05})
+    """AutoML is cancelled and fit stops waiting at once (margins > budget): no model can exist yet
+    (H2O's first model needs its cross-validation fits), so fit raises quickly and the JVM goes."""
+    overrides = {"CANCEL_MARGIN_S": 100.0, "FINISH_S": 100.0, "POLL_S": 0.05}
+    out = run_h2o(tmp_path, "digits", 4.0, overrides=overrides)
     assert out["status"] == "failed"
     assert "built no model" in out["error"], out["error"]
     assert out["left_after_close"] == []

@@ -196,8 +196,14 @@ def test_tpot_keeps_the_contract(tmp_path: Path, no_leaks, task: str, budget_s: 
 
 @pytest.mark.engine
 def test_tpot_without_any_finished_pipeline_fails_with_the_reason(tmp_path: Path, no_leaks) -> None:
-    """With an evaluation limit no pipeline can meet, fit raises before the budget (recorded failed)."""
-    overrides = {"TPOT_EVAL_MIN_S": 0.001, "TPOT_EVAL_FRACTION": 0.0}
+    """With a search that ends before any 5-fold evaluation can finish, fit raises before the budget."""
+    overrides = {
+        "TPOT_EVAL_MIN_S": 0.001,
+        "TPOT_EVAL_FRACTION": 0.0,
+        "TPOT_FRACTION": 0.0,
+        "TPOT_RESERVE_S": 0.0,
+        "TPOT_FLOOR_S": 0.02,
+    }
     out = runner.run_engine(tmp_path, TPOT, "breast_cancer", 15.0, seed=0, cores=1, overrides=overrides)
     assert out["status"] == "failed"
     assert "TPOT evaluated no pipeline within the budget" in out["error"]
