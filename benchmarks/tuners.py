@@ -30,7 +30,7 @@ TASKS = ("breast_cancer", "titanic", "digits")
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", default="results/benchmarks/tuners", help="output directory of the harness run")
+    p.add_argument("--out", default="benchmarks/out/tuners", help="output directory of the harness run")
     p.add_argument("--tasks", default=",".join(TASKS))
     p.add_argument("--strategies", default=",".join(STRATEGIES))
     p.add_argument("--families", default=",".join(FAMILIES))
@@ -78,11 +78,16 @@ def run_harness(task: str, adapters: list[str], args: argparse.Namespace) -> Non
 def trial_stats(db: Path) -> pd.DataFrame:
     """Per run: trials ok/failed/pruned, seconds spent inside trials, elapsed at the last trial."""
     from harness.store import Store
+    from tasks.metrics import METRICS
 
     rows = []
     with Store(db) as store:
         for run in store.runs(with_trials=True):
             trials = run.trials
+            better = METRICS[run.metric].greater_is_better if run.metric in METRICS else True
+            anytime = {
+                f"valid@{int(q * 100)}%": best_by(trials, q * run.budget_s, better) for q in (0.25, 0.5, 1.0)
+            }
             rows.append(
                 {
                     "task": run.task,
@@ -93,9 +98,22 @@ def trial_stats(db: Path) -> pd.DataFrame:
                     "trials_pruned": sum(t["status"] == "pruned" for t in trials),
                     "trial_s": sum(t["fit_s"] or 0.0 for t in trials),
                     "last_trial_s": max((t["elapsed_s"] or 0.0 for t in trials), default=0.0),
+                    **anytime,
                 }
             )
     return pd.DataFrame(rows)
+
+
+def best_by(trials: list[dict], seconds: float, better: bool) -> float | None:
+    """The best valid score among trials that had ended ``seconds`` after the start of fit."""
+    scores = [
+        t["valid_score"]
+        for t in trials
+        if t["status"] == "ok" and t["valid_score"] is not None and (t["elapsed_s"] or 0.0) <= seconds
+    ]
+    if not scores:
+        return None
+    return max(scores) if better else min(scores)
 
 
 def summarise(out: Path, budget: float) -> str:
@@ -117,6 +135,9 @@ def summarise(out: Path, budget: float) -> str:
             failed=("trials_failed", "mean"),
             pruned=("trials_pruned", "mean"),
             overrun_max=("overrun", "max"),
+            valid_25=("valid@25%", "mean"),
+            valid_50=("valid@50%", "mean"),
+            valid_100=("valid@100%", "mean"),
             in_trials=("in_trials", "mean"),
         )
         .reset_index()
@@ -126,7 +147,8 @@ def summarise(out: Path, budget: float) -> str:
     text = (
         f"# Tuning strategies, budget {budget:g} s (test metric: {metric})\n\n"
         "`overrun_max` is the largest fit seconds / budget; `in_trials` the mean share of the budget spent "
-        "inside trials; `killed` runs hit the hard deadline.\n\n"
+        "inside trials; `killed` runs hit the hard deadline; `valid_25/50/100`: the best valid score found "
+        "within 25 %, 50 % and 100 % of the budget (mean over seeds).\n\n"
         + tabulate(table, headers="keys", tablefmt="github", showindex=False, floatfmt=".3f")
         + "\n"
     )
