@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import psutil
@@ -56,6 +57,11 @@ def no_leaks():
         except psutil.Error:
             pass
     assert not left, f"processes left behind: {left}"
+
+
+def harness_cmd(*args: str) -> list[str]:
+    """``python -m harness ARGS`` with this interpreter."""
+    return [sys.executable, "-m", "harness", *args]
 
 
 def sandboxes_of(drivers: set[int]) -> list[psutil.Process]:

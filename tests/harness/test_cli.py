@@ -15,7 +15,7 @@ import pytest
 
 from harness.cli import main
 from harness.store import Store
-from tests.conftest import sandboxes_of
+from tests.conftest import harness_cmd, sandboxes_of
 
 pytestmark = pytest.mark.usefixtures("no_leaks")
 
@@ -188,10 +188,7 @@ def test_resume_after_the_driver_is_killed_runs_only_what_is_missing(
     plugin_path: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    cmd = [
-        sys.executable,
-        "-m",
-        "harness",
+    cmd = harness_cmd(
         "--task",
         "wine",
         "--budget",
@@ -203,7 +200,7 @@ def test_resume_after_the_driver_is_killed_runs_only_what_is_missing(
         "--out",
         str(out),
         "--quiet",
-    ]
+    )
     driver = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     db = out / "harness.db"
     deadline = time.monotonic() + 120
@@ -252,20 +249,7 @@ def test_fresh_starts_a_new_store_and_keeps_the_old_one(tmp_path: Path) -> None:
 def test_second_command_on_the_same_output_refuses(plugin_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     first = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "harness",
-            "--task",
-            "wine",
-            "--budget",
-            "1",
-            "--adapters",
-            "t-sleep",
-            "--out",
-            str(out),
-            "--quiet",
-        ],
+        harness_cmd("--task", "wine", "--budget", "1", "--adapters", "t-sleep", "--out", str(out), "--quiet"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -275,19 +259,7 @@ def test_second_command_on_the_same_output_refuses(plugin_path: Path, tmp_path: 
                 break
             time.sleep(0.1)
         second = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "harness",
-                "--task",
-                "wine",
-                "--budget",
-                "1",
-                "--adapters",
-                "t-good",
-                "--out",
-                str(out),
-            ],
+            harness_cmd("--task", "wine", "--budget", "1", "--adapters", "t-good", "--out", str(out)),
             capture_output=True,
             text=True,
             timeout=120,
@@ -303,20 +275,9 @@ def test_second_command_on_the_same_output_refuses(plugin_path: Path, tmp_path: 
 def test_ctrl_c_stops_runs_keeps_the_store_and_leaves_nothing(plugin_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     driver = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "harness",
-            "--task",
-            "wine",
-            "--budget",
-            "30",
-            "--adapters",
-            "t-good,t-sleep",
-            "--out",
-            str(out),
-            "--quiet",
-        ],
+        harness_cmd(
+            "--task", "wine", "--budget", "30", "--adapters", "t-good,t-sleep", "--out", str(out), "--quiet"
+        ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

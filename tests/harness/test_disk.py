@@ -6,7 +6,6 @@ These mount a small tmpfs, which needs root (as CI runs here); elsewhere they ar
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness.store import Store
+from tests.conftest import harness_cmd
 
 pytestmark = pytest.mark.usefixtures("no_leaks")
 
@@ -33,10 +33,7 @@ def small_fs(tmp_path: Path) -> Iterator[Path]:
 
 def harness(out: Path, adapters: str, seeds: int = 1) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "harness",
+        harness_cmd(
             "--task",
             "wine",
             "--budget",
@@ -48,7 +45,7 @@ def harness(out: Path, adapters: str, seeds: int = 1) -> subprocess.Popen[str]:
             "--out",
             str(out),
             "--quiet",
-        ],
+        ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -6,24 +6,20 @@ import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from harness.store import Store
-from tests.conftest import sandboxes_of
+from tests.conftest import harness_cmd, sandboxes_of
 
 pytestmark = pytest.mark.usefixtures("no_leaks")
 
 
 def test_twenty_random_kills_then_complete(plugin_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    cmd = [
-        sys.executable,
-        "-m",
-        "harness",
+    cmd = harness_cmd(
         "--task",
         "wine,breast_cancer",
         "--budget",
@@ -35,7 +31,7 @@ def test_twenty_random_kills_then_complete(plugin_path: Path, tmp_path: Path) ->
         "--out",
         str(out),
         "--quiet",
-    ]
+    )
     rng = random.Random(7)
     drivers: set[int] = set()
     for _ in range(20):

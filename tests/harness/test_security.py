@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -12,6 +11,7 @@ import psutil
 import pytest
 
 from adapters import registry
+from tests.conftest import harness_cmd
 
 LOOPBACK = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
 
@@ -62,10 +62,7 @@ def _need(name: str) -> None:
 def test_engine_servers_listen_on_loopback_only(adapter: str, tmp_path: Path) -> None:
     _need(adapter)
     _, seen = run_watching(
-        [
-            sys.executable,
-            "-m",
-            "harness",
+        harness_cmd(
             "--task",
             "breast_cancer",
             "--budget",
@@ -75,7 +72,7 @@ def test_engine_servers_listen_on_loopback_only(adapter: str, tmp_path: Path) ->
             "--out",
             str(tmp_path),
             "--quiet",
-        ]
+        )
     )
     assert seen, f"{adapter} was expected to listen on some port during the run"
     assert {ip for ip, _, _ in seen} <= LOOPBACK, seen
