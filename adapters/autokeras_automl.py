@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from adapters.base import Adapter, FitContext, FitData, TaskInfo, TaskNotSupported, Trial, TrialLogger
+from adapters.engine_common import require_our_metric, require_problem_type
 
 logger = logging.getLogger(__name__)
 
@@ -148,17 +149,8 @@ class AutoKerasAdapter(Adapter):
         self._config: dict[str, Any] = {}
 
     def check_task(self, task: TaskInfo) -> None:
-        from tasks.metrics import METRICS
-
-        if task.problem_type not in ("binary", "multiclass", "regression"):
-            raise TaskNotSupported(
-                f"AutoKeras adapter handles binary, multiclass and regression, not {task.problem_type}"
-            )
-        metric = METRICS.get(task.metric)
-        if metric is None or task.problem_type not in metric.problem_types:
-            raise TaskNotSupported(
-                f"no metric {task.metric!r} for {task.problem_type} tasks in tasks.metrics"
-            )
+        require_problem_type(task, "AutoKeras adapter")
+        require_our_metric(task)
         if task.is_image and task.image_shape is not None and min(task.image_shape[:2]) < 8:
             raise TaskNotSupported(
                 f"images of {task.image_shape} are too small for conv blocks (8x8 at least)"

@@ -23,6 +23,27 @@ import psutil
 logger = logging.getLogger(__name__)
 
 
+PROBLEM_TYPES = ("binary", "multiclass", "regression")
+
+
+def require_problem_type(task: Any, engine: str, supported: tuple[str, ...] = PROBLEM_TYPES) -> None:
+    """Raise ``TaskNotSupported`` (the run is recorded ``skipped``) for a problem type the engine lacks."""
+    from adapters.base import TaskNotSupported
+
+    if task.problem_type not in supported:
+        raise TaskNotSupported(f"{engine} handles {', '.join(supported)}, not {task.problem_type}")
+
+
+def require_our_metric(task: Any) -> None:
+    """Raise ``TaskNotSupported`` unless tasks.metrics defines the task's metric for its problem type."""
+    from adapters.base import TaskNotSupported
+    from tasks.metrics import METRICS
+
+    metric = METRICS.get(task.metric)
+    if metric is None or task.problem_type not in metric.problem_types:
+        raise TaskNotSupported(f"no metric {task.metric!r} for {task.problem_type} tasks in tasks.metrics")
+
+
 def engine_knob_seconds(budget_s: float, fraction: float, reserve_s: float, floor_s: float) -> float:
     """Seconds to ask an engine for so that its whole fit ends inside ``budget_s``.
 

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from adapters.base import Adapter, FitContext, FitData, TaskInfo, TaskNotSupported, Trial, TrialLogger
-from adapters.engine_common import JsonLinesFollower, align_proba, engine_knob_seconds
+from adapters.engine_common import JsonLinesFollower, align_proba, engine_knob_seconds, require_problem_type
 
 logger = logging.getLogger(__name__)
 
@@ -80,10 +80,7 @@ class FlamlAdapter(Adapter):
 
     # --- checks in the parent ---
     def check_task(self, task: TaskInfo) -> None:
-        if task.problem_type not in self.supported:
-            raise TaskNotSupported(
-                f"FLAML adapter handles {', '.join(self.supported)}, not {task.problem_type}"
-            )
+        require_problem_type(task, "FLAML adapter", self.supported)
         if task.problem_type not in _FLAML_METRICS.get(task.metric, {}) and _our_metric(task.metric) is None:
             raise TaskNotSupported(
                 f"FLAML has no metric {task.metric!r} for {task.problem_type} tasks and "

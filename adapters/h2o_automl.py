@@ -31,11 +31,10 @@ from adapters.base import (
     FitContext,
     FitData,
     TaskInfo,
-    TaskNotSupported,
     Trial,
     TrialLogger,
 )
-from adapters.engine_common import align_proba, engine_knob_seconds
+from adapters.engine_common import align_proba, engine_knob_seconds, require_our_metric, require_problem_type
 from adapters.h2o_server import JAVA_HINT, H2OServer
 
 logger = logging.getLogger(__name__)
@@ -246,17 +245,8 @@ class H2OAdapter(Adapter):
             raise
 
     def check_task(self, task: TaskInfo) -> None:
-        from tasks.metrics import METRICS
-
-        if task.problem_type not in ("binary", "multiclass", "regression"):
-            raise TaskNotSupported(
-                f"H2O AutoML handles binary, multiclass and regression, not {task.problem_type}"
-            )
-        metric = METRICS.get(task.metric)
-        if metric is None or task.problem_type not in metric.problem_types:
-            raise TaskNotSupported(
-                f"no metric {task.metric!r} for {task.problem_type} tasks in tasks.metrics"
-            )
+        require_problem_type(task, "H2O AutoML")
+        require_our_metric(task)
 
     def fit(self, data: FitData, ctx: FitContext, log: TrialLogger) -> None:
         import h2o

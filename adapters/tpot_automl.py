@@ -32,7 +32,13 @@ import psutil
 
 from adapters import tpot_refit
 from adapters.base import Adapter, FitContext, FitData, TaskInfo, TaskNotSupported, TrialLogger
-from adapters.engine_common import align_proba, child_processes, engine_knob_seconds, stop_processes
+from adapters.engine_common import (
+    align_proba,
+    child_processes,
+    engine_knob_seconds,
+    require_problem_type,
+    stop_processes,
+)
 from adapters.tpot_history import describe, family, trials
 
 logger = logging.getLogger(__name__)
@@ -136,10 +142,7 @@ class TpotAdapter(Adapter):
         self.timings: dict[str, float] = {}
 
     def check_task(self, task: TaskInfo) -> None:
-        if task.problem_type not in self.supported:
-            raise TaskNotSupported(
-                f"TPOT adapter handles {', '.join(self.supported)}, not {task.problem_type}"
-            )
+        require_problem_type(task, "TPOT adapter", self.supported)
         if task.problem_type not in _SCORERS.get(task.metric, {}):
             raise TaskNotSupported(
                 f"TPOT adapter has no scorer for metric {task.metric!r} on {task.problem_type}"
