@@ -128,7 +128,12 @@ class Evaluator:
             Xtr, ytr = self._subsample(Xtr, ytr, fraction)
             model = self.family.build(params, self.task, self.seed, self.cores)
             t0 = time.monotonic()
-            model.fit(Xtr, ytr, valid=(Xva, yva), deadline=deadline, on_epoch=on_epoch if i == 0 else None)
+            # the time to the deadline is shared by the folds still to fit, so a fit cut at the
+            # deadline leaves every fold the same share instead of the first fold all of it
+            fold_deadline = None if deadline is None else t0 + (deadline - t0) / (len(self.folds) - i)
+            model.fit(
+                Xtr, ytr, valid=(Xva, yva), deadline=fold_deadline, on_epoch=on_epoch if i == 0 else None
+            )
             fit_s += time.monotonic() - t0
             units += self.family.cost_units(params, len(ytr), self.task)
             scores.append(self.score(model, Xva, yva))

@@ -4,7 +4,10 @@ A ``Strategy`` only proposes configurations (``ask``) and learns from their
 results (``tell``), in the spirit of scikit-learn's ``BaseSearchCV`` and bayesmark's
 suggest/observe. Before each trial the loop predicts its cost from the trials so far
 (seconds per cost unit of the family) and stops when the trial plus the final refit
-on train+valid would not end inside the budget.
+on train+valid would not end inside the budget. For a family whose fit stops at a deadline
+with a usable model (the neural networks), that last proposal still runs, cut at the
+deadline, when at least ``CUT_TRIAL_MIN_SHARE`` of the budget is left for it: the time is
+used, and the sequence of trials stays the seeded one (only where it ends depends on time).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ log = logging.getLogger(__name__)
 
 SAFETY = 1.3  # predicted seconds are multiplied by this
 FIRST_TRIAL_SHARE = 0.6  # without any estimate, a trial may use this share of what is left
+CUT_TRIAL_MIN_SHARE = 0.1  # a last network trial cut at the deadline needs this share of the budget
 
 
 def margin_s(budget_s: float) -> float:
@@ -198,6 +202,10 @@ class TuningLoop:
                 break
             reason = self._should_stop(config)
             if reason:
+                left = self._trial_deadline() - time.monotonic()
+                if self.family.stops_at_deadline and left >= CUT_TRIAL_MIN_SHARE * self.ctx.budget_s:
+                    log.info("%s: running it cut at the deadline (%.1f s) as the last trial", reason, left)
+                    self._run_trial(config)
                 log.info("stopping after %d trials: %s", len(self.trials), reason)
                 break
             self._run_trial(config)

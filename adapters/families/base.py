@@ -97,6 +97,7 @@ class Family(ABC):
     description: ClassVar[str] = ""
     warm_up_config: ClassVar[dict[str, Any]] = {}  # a cheap configuration for ``warm_up``
     image_only: ClassVar[bool] = False
+    stops_at_deadline: ClassVar[bool] = False  # its fit stops at a deadline with a usable model
 
     def unsupported(self, task: TaskInfo) -> str | None:
         """Why this family cannot run ``task`` (None when it can)."""

@@ -48,6 +48,7 @@ def cnn_builder(image_shape: tuple[int, int, int], filters: int, kernel: int, de
 class CnnFamily(Family):
     name = "cnn"
     warm_up_config = {"epochs": 1}
+    stops_at_deadline = True  # trained epoch by epoch, stopped between batches (torch_nets)
     description = "convolutional network (PyTorch, Adam) for image tasks"
     image_only = True
 

@@ -42,6 +42,7 @@ def mlp_builder(n_layers: int, n_units: int, dropout: float):
 class MlpFamily(Family):
     name = "mlp"
     warm_up_config = {"epochs": 1}
+    stops_at_deadline = True  # trained epoch by epoch, stopped between batches (torch_nets)
     description = "multilayer perceptron (PyTorch, Adam)"
 
     def space(self, task: TaskInfo) -> Space:

@@ -64,9 +64,31 @@ class SleepFamily(Family):
         return config.get("sleep", 0.05)
 
 
-def run_loop(space: Space, budget_s: float, task: str = "digits") -> tuple[TuningLoop, float, list[Trial]]:
+class CutSleepModel(SleepModel):
+    """Like a neural network: its fit stops at the deadline (here: sleeps at most until then)."""
+
+    def fit(self, X, y, valid=None, deadline=None, on_epoch=None) -> CutSleepModel:
+        sleep = self.config.get("sleep", 0.05)
+        if deadline is not None:
+            sleep = max(0.0, min(sleep, deadline - time.monotonic()))
+        time.sleep(sleep)
+        self.majority = int(np.bincount(y).argmax())
+        return self
+
+
+class CutSleepFamily(SleepFamily):
+    name = "cutsleep"
+    stops_at_deadline = True
+
+    def build(self, config: dict[str, Any], task: TaskInfo, seed: int, cores: int) -> Model:
+        return CutSleepModel(config)
+
+
+def run_loop(
+    space: Space, budget_s: float, task: str = "digits", family_type: type[SleepFamily] = SleepFamily
+) -> tuple[TuningLoop, float, list[Trial]]:
     data, _, _ = load_task(task)
-    family = SleepFamily(space)
+    family = family_type(space)
     ctx = FitContext(budget_s=budget_s, seed=0, cores=1, memory_gb=1, workdir=".", fit_start=time.monotonic())
     logged: list[Trial] = []
     loop = TuningLoop(RandomStrategy(space, family, data.task, 0), family, data, ctx, logged.append)
@@ -87,6 +109,22 @@ def test_loop_stops_before_the_budget_with_known_trial_costs() -> None:
     assert budget - logged[-1].elapsed_s < 0.4 * 1.3 * 2 + margin_s(budget) + 0.3
     for t in logged:
         assert t.status == "ok" and t.fit_s >= t.config["sleep"] - 0.01
+
+
+def test_a_network_trial_that_would_not_fit_runs_cut_at_the_deadline() -> None:
+    """Trials of 1.5 to 1.6 s, budget 5 s: after one trial the next would not fit with the refit
+    (~2 s) kept free. A family that stops at a deadline still runs it, cut where the refit time
+    begins; a family that cannot be cut stops the search there."""
+    budget, space = 5.0, Space({"sleep": Float(1.5, 1.6)})
+    _, _, plain = run_loop(space, budget)
+    _, wall, cut = run_loop(space, budget, family_type=CutSleepFamily)
+    assert wall <= budget, wall
+    assert [t.config for t in cut[: len(plain)]] == [t.config for t in plain]  # the same seeded sequence
+    assert len(cut) == len(plain) + 1
+    last = cut[-1]
+    assert last.status == "ok" and last.fit_s < last.config["sleep"] - 0.3, last
+    refit = 1.3 * 1.6
+    assert last.elapsed_s >= budget - margin_s(budget) - refit - 0.3, (last.elapsed_s, wall)
 
 
 def test_cross_validated_trials_cost_one_fit_per_fold() -> None:
