@@ -5,8 +5,9 @@ results (``tell``), in the spirit of scikit-learn's ``BaseSearchCV`` and bayesma
 suggest/observe. Before each trial the loop predicts its cost from the trials so far
 (seconds per cost unit of the family) and stops when the trial plus the final refit
 on train+valid would not end inside the budget. For a family whose fit stops at a deadline
-with a usable model (the neural networks), that last proposal still runs, cut at the
-deadline, when at least ``CUT_TRIAL_MIN_SHARE`` of the budget is left for it: the time is
+with a usable model (the neural networks), that proposal still runs, cut at the deadline if
+need be, when at least ``CUT_TRIAL_MIN_SHARE`` of the budget is left for it; should it end
+early (a prediction from a few trials can be far too high), the search goes on. The time is
 used, and the sequence of trials stays the seeded one (only where it ends depends on time).
 """
 
@@ -204,8 +205,11 @@ class TuningLoop:
             if reason:
                 left = self._trial_deadline() - time.monotonic()
                 if self.family.stops_at_deadline and left >= CUT_TRIAL_MIN_SHARE * self.ctx.budget_s:
-                    log.info("%s: running it cut at the deadline (%.1f s) as the last trial", reason, left)
+                    # predictions from a few trials can be far too high: it may well end early,
+                    # and then the search goes on
+                    log.info("%s: running it, cut at the deadline in %.1f s if need be", reason, left)
                     self._run_trial(config)
+                    continue
                 log.info("stopping after %d trials: %s", len(self.trials), reason)
                 break
             self._run_trial(config)

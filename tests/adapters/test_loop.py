@@ -127,6 +127,26 @@ def test_a_network_trial_that_would_not_fit_runs_cut_at_the_deadline() -> None:
     assert last.elapsed_s >= budget - margin_s(budget) - refit - 0.3, (last.elapsed_s, wall)
 
 
+class OverclaimingFamily(CutSleepFamily):
+    """Its cost units overstate some configurations a hundredfold: predictions far too high."""
+
+    name = "overclaiming"
+
+    def cost_units(self, config: dict[str, Any], n_rows: int, task: TaskInfo) -> float:
+        return config["sleep"] * config.get("claim", 1.0)
+
+
+def test_a_cut_trial_that_ends_early_lets_the_search_go_on() -> None:
+    """Trials of 0.1 s, some claimed to cost 100 x more: those run cut at the deadline if need be,
+    end after 0.1 s, and the search goes on to the end of the 4 s budget."""
+    space = Space({"sleep": Float(0.1, 0.11), "claim": Categorical((100.0, 1.0))})
+    _, wall, logged = run_loop(space, 4.0, family_type=OverclaimingFamily)
+    assert wall <= 4.0, wall
+    claimed = [i for i, t in enumerate(logged) if t.config["claim"] == 100.0 and i >= 3]
+    assert claimed and claimed[0] < len(logged) - 1, [t.config["claim"] for t in logged]
+    assert logged[-1].elapsed_s > 4.0 - 1.0, logged[-1]
+
+
 def test_cross_validated_trials_cost_one_fit_per_fold() -> None:
     """Breast cancer is small: 5-fold, so a trial of 0.1 s sleeps costs about 0.5 s."""
     loop, wall, logged = run_loop(Space({"sleep": Float(0.09, 0.1)}), 3.0, task="breast_cancer")
