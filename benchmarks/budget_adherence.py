@@ -4,7 +4,8 @@
         [--adapters flaml,tpot,h2o,autokeras,random,optuna] [--parallel 1] [--out benchmarks/out/adherence]
 
 Runs the harness CLI (resumable: run it again to finish an interrupted benchmark), then prints one row
-per adapter and budget: fit / budget (median, worst), start-up seconds (median), runs killed at the hard
+per adapter and budget of the runs asked for (``--also DIR`` adds the same runs from another store,
+e.g. ``--also results`` for those the published benchmark made with the same settings): fit / budget (median, worst), start-up seconds (median), runs killed at the hard
 deadline, failures, and the mean test score per task. Targets (issue 4): median <= 1.00, worst <= 1.05,
 no kill.
 """
@@ -38,6 +39,13 @@ def main() -> None:
     ap.add_argument("--parallel", type=int, default=1)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "adherence"))
     ap.add_argument("--no-run", action="store_true", help="only print the table from an existing store")
+    ap.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also count matching runs of the store in DIR (a run in --out wins over the same one here)",
+    )
     args = ap.parse_args()
 
     if not args.no_run:
@@ -61,14 +69,26 @@ def main() -> None:
         ]
         print("running:", " ".join(cmd[1:]), flush=True)
         subprocess.run(cmd, check=True, cwd=ROOT)
-    print_table(Path(args.out) / "harness.db")
+    stores = [Path(args.out), *(Path(d) for d in args.also)]
+    wanted = (
+        set(args.tasks.split(",")),
+        {float(b) for b in args.budgets.split(",")},
+        set(args.adapters.split(",")),
+    )
+    print_table([d / "harness.db" for d in stores if (d / "harness.db").exists()], wanted)
 
 
-def print_table(db: Path) -> None:
-    with Store(db) as store:
-        runs = store.runs()
+def print_table(dbs: list[Path], wanted: tuple[set[str], set[float], set[str]]) -> None:
+    tasks, budgets, adapters = wanted
+    seen: dict[tuple, object] = {}
+    for db in dbs:
+        with Store(db) as store:
+            for r in store.runs():
+                key = (r.task, r.adapter, r.budget_s, r.seed, r.cores)
+                if r.task in tasks and r.budget_s in budgets and r.adapter in adapters:
+                    seen.setdefault(key, r)
     groups = defaultdict(list)
-    for r in runs:
+    for r in seen.values():
         groups[(r.adapter, r.budget_s)].append(r)
     rows = []
     for (adapter, budget), rs in sorted(groups.items()):

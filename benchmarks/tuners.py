@@ -21,6 +21,9 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # harness.store, also without an installed copy
+
 log = logging.getLogger("benchmarks.tuners")
 
 STRATEGIES = ("default", "manual", "grid", "random", "halving", "optuna", "hyperopt", "skopt")

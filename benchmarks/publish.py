@@ -1,0 +1,202 @@
+"""The project's own published benchmark: every built-in adapter on the small tasks, into results/published/.
+
+    python benchmarks/publish.py                  # run what is missing, then write every report
+    python benchmarks/publish.py --report-only    # only regenerate the files from the store
+
+The benchmark, as defined below: every tuning strategy on its default family, ``optuna:mlp`` and
+the four AutoML engines, on titanic, breast_cancer, wine, diabetes, digits and boston at 30 s, and
+titanic also at 120 s; 3 seeds, 1 core per run, 2 runs at a time (a 2-core machine). It runs the
+harness CLI once per part; the store resumes, so an interrupted benchmark is finished by running the
+same command again. A task that cannot be loaded (boston needs OpenML: without network and without
+a cached copy) is left out with one line saying why, and recorded in the provenance.
+
+Afterwards it writes the harness reports (leaderboards, plots, summary.md, runs.csv, HTML) into
+``results/published/`` (the rest of ``results/`` is the default output of your own runs),
+``provenance.md`` there (command, date, machine, versions) and the headline table of
+the summary into README.md between its ``results`` markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.metadata as md
+import os
+import platform
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+ADAPTERS = "default,manual,grid,random,halving,optuna,hyperopt,skopt,optuna:mlp,flaml,tpot,h2o,autokeras"
+TASKS_30 = ("titanic", "breast_cancer", "wine", "diabetes", "digits", "boston")
+PARTS = ((TASKS_30, 30), (("titanic",), 120))
+SEEDS, CORES, PARALLEL = 3, 1, 2
+OUT = ROOT / "results" / "published"
+PACKAGES = (
+    "numpy", "pandas", "scikit-learn", "lightgbm", "torch", "optuna", "hyperopt", "scikit-optimize",
+    "flaml", "tpot", "h2o", "autokeras", "keras", "dask",
+)  # fmt: skip
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def loadable(task: str) -> str | None:
+    """Why ``task`` cannot be loaded here (None when it can); may download it into the cache."""
+    from harness.errors import HarnessError
+    from tasks.loading import load_dataset
+    from tasks.registry import get_task
+
+    try:
+        load_dataset(get_task(task))
+    except HarnessError as exc:
+        return str(exc)
+    return None
+
+
+def harness_cmd(tasks: list[str], budget: int, out: Path) -> list[str]:
+    return [
+        sys.executable, "-m", "harness", "--task", ",".join(tasks), "--budget", str(budget),
+        "--adapters", ADAPTERS, "--seeds", str(SEEDS), "--cores", str(CORES),
+        "--parallel", str(PARALLEL), "--out", str(out),
+    ]  # fmt: skip
+
+
+def shown(cmd: list[str]) -> str:
+    return "python " + " ".join(cmd[1:]).replace(str(ROOT) + os.sep, "")
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    if Path("/proc/cpuinfo").exists():
+        m = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
+        cpu = m.group(1).strip() if m else cpu
+    mem = "unknown"
+    if Path("/proc/meminfo").exists():
+        m = re.search(r"MemTotal:\s*(\d+) kB", Path("/proc/meminfo").read_text())
+        mem = f"{int(m.group(1)) / 2**20:.1f} GiB" if m else mem
+    try:
+        java = subprocess.run(["java", "-version"], capture_output=True, text=True, timeout=30).stderr
+        java = java.splitlines()[0] if java else "not found"
+    except (OSError, subprocess.TimeoutExpired):
+        java = "not found"
+    return {
+        "cpu": f"{cpu}, {os.cpu_count()} cores",
+        "memory": mem,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "java": java,
+    }
+
+
+def versions() -> dict[str, str]:
+    out = {}
+    for p in PACKAGES:
+        try:
+            out[p] = md.version(p)
+        except md.PackageNotFoundError:
+            out[p] = "not installed"
+    return out
+
+
+def git_commit() -> str:
+    try:
+        r = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "harness", "adapters", "tasks"],
+                               cwd=ROOT, capture_output=True, text=True).stdout.strip()  # fmt: skip
+        return r.stdout.strip() + (" (with local changes)" if dirty else "")
+    except OSError:
+        return "unknown"
+
+
+def provenance(commands: list[str], left_out: dict[str, str], out: Path) -> str:
+    from harness.store import Store
+
+    with Store(out / "harness.db") as store:
+        runs = store.runs()
+    dates = sorted(r.started_at for r in runs if r.started_at)
+    lines = ["# How these results were made", ""]
+    lines += ["- regenerate: `python benchmarks/publish.py` (resumable; `--report-only` re-renders)"]
+    lines += ["- the commands it runs:", ""] + [f"  - `{c}`" for c in commands] + [""]
+    if dates:
+        lines += [f"- runs from {dates[0][:16]} to {dates[-1][:16]} (UTC), {len(runs)} runs"]
+    lines += [f"- code: commit {git_commit()}"]
+    for task, why in left_out.items():
+        lines += [f"- left out: {task} ({why})"]
+    lines += ["", "## Machine", ""] + [f"- {k}: {v}" for k, v in machine().items()]
+    lines += ["", "## Versions", ""] + [f"- {k} {v}" for k, v in versions().items()]
+    return "\n".join(lines) + "\n"
+
+
+def headline(summary: Path) -> str:
+    """The first budget's table of summary.md (with its heading) and the answer bullets."""
+    text = summary.read_text()
+    answer = re.search(r"## The answer\n\n(.*?)\n\n", text, re.S)
+    table = re.search(r"(## Budget [^\n]+\n\n(?:\|[^\n]*\n)+)", text)
+    parts = [answer.group(1)] if answer else []
+    parts += [table.group(1).replace("## ", "#### ", 1).rstrip()] if table else []
+    return "\n\n".join(parts)
+
+
+def update_readme(readme: Path, block: str) -> None:
+    text = readme.read_text()
+    if START not in text or END not in text:
+        raise SystemExit(f"publish: {readme} has no {START} ... {END} block; add the two markers")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(f"{head}{START}\n{block}\n{END}{tail}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument(
+        "--out", type=Path, default=OUT, help="where the store and the reports go (results/published/)"
+    )
+    ap.add_argument("--report-only", action="store_true", help="do not run; regenerate the files")
+    ap.add_argument("--readme", type=Path, default=ROOT / "README.md", help="README to put the headline in")
+    args = ap.parse_args(argv)
+    out = args.out.resolve()
+
+    left_out: dict[str, str] = {}
+    commands: list[str] = []
+    for tasks, budget in PARTS:
+        keep = []
+        for t in tasks:
+            why = left_out.get(t) if t in left_out else loadable(t)
+            if why:
+                left_out[t] = why
+                print(f"publish: leaving out {t}: {why}", flush=True)
+            else:
+                keep.append(t)
+        cmd = harness_cmd(keep, budget, out)
+        commands.append(shown(cmd))
+        if not args.report_only:
+            print("publish: running", shown(cmd), flush=True)
+            rc = subprocess.run(cmd, cwd=ROOT).returncode
+            if rc != 0:
+                print(f"publish: the harness exited with {rc}; run the same command again to resume")
+                return rc
+    report = [sys.executable, "-m", "harness", "report", "--out", str(out)]
+    if subprocess.run(report, cwd=ROOT).returncode != 0:
+        return 1
+    (out / "provenance.md").write_text(provenance(commands, left_out, out))
+    today = dt.date.today().isoformat()
+    m = machine()
+    block = "\n".join(
+        [
+            f"Made on {today} with `python benchmarks/publish.py` on {m['cpu']}, {m['memory']} "
+            f"(Python {m['python']}; versions in [provenance](results/published/provenance.md)); "
+            f"full tables in [results/published/summary.md](results/published/summary.md).",
+            "",
+            headline(out / "summary.md").replace("](", "](results/published/"),
+        ]
+    )
+    update_readme(args.readme, block)
+    print(f"publish: wrote {out}/summary.md, provenance.md and the README headline", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

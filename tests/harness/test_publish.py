@@ -1,0 +1,78 @@
+"""benchmarks/publish.py: the published benchmark's definition and how it writes its files."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import harness_cmd
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_publish():
+    spec = importlib.util.spec_from_file_location("publish", ROOT / "benchmarks" / "publish.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_benchmark_covers_every_builtin_adapter_and_the_issue_s_tasks() -> None:
+    publish = load_publish()
+    from adapters.registry import builtin_names
+
+    names = set(publish.ADAPTERS.split(","))
+    assert set(builtin_names()) <= names and "optuna:mlp" in names
+    assert dict((b, set(t)) for t, b in publish.PARTS) == {
+        30: {"titanic", "breast_cancer", "wine", "diabetes", "digits", "boston"},
+        120: {"titanic"},
+    }
+
+
+def test_report_only_writes_the_reports_provenance_and_readme_headline(tmp_path: Path) -> None:
+    out = tmp_path / "published"
+    run = harness_cmd(
+        "--task", "wine", "--budget", "3", "--adapters", "default,random", "--out", str(out), "--quiet"
+    )
+    subprocess.run(run, check=True, cwd=ROOT, timeout=300)
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n\nbefore\n<!-- results:start -->\nold\n<!-- results:end -->\nafter\n")
+    publish = load_publish()
+    assert publish.main(["--report-only", "--out", str(out), "--readme", str(readme)]) == 0
+    for f in (
+        "summary.md",
+        "runs.csv",
+        "index.html",
+        "provenance.md",
+        "wine/leaderboard.md",
+        "wine/report.html",
+    ):
+        assert (out / f).is_file(), f
+    prov = (out / "provenance.md").read_text()
+    assert "left out: boston" in prov and "OpenML" in prov  # no network in the tests
+    assert "python benchmarks/publish.py" in prov and "--budget 120" in prov and "Versions" in prov
+    text = readme.read_text()
+    assert text.startswith("# x\n\nbefore\n<!-- results:start -->\n") and text.endswith(
+        "<!-- results:end -->\nafter\n"
+    )
+    assert "\nold\n" not in text
+    assert re.search(r"^\| *default +\|", text, re.M), text  # a row of the summary's table
+    assert "results/published/summary.md" in text
+
+
+def test_a_readme_without_the_markers_is_one_clear_error(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("# nothing to replace\n")
+    with pytest.raises(SystemExit, match="no <!-- results:start --> ... <!-- results:end --> block"):
+        load_publish().update_readme(readme, "table")
+    assert readme.read_text() == "# nothing to replace\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(pytest.main([__file__]))
