@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 SAFETY = 1.3  # predicted seconds are multiplied by this
 FIRST_TRIAL_SHARE = 0.6  # without any estimate, a trial may use this share of what is left
-CUT_TRIAL_MIN_SHARE = 0.1  # a last network trial cut at the deadline needs this share of the budget
+CUT_TRIAL_MIN_SHARE = 0.1  # a network trial run past its prediction needs this share of the budget left
 
 
 def margin_s(budget_s: float) -> float:
