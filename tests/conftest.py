@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -57,6 +58,15 @@ def no_leaks():
         except psutil.Error:
             pass
     assert not left, f"processes left behind: {left}"
+
+
+def sigint_as_in_a_terminal() -> None:
+    """``preexec_fn`` for a driver the test interrupts: SIGINT handled as in a foreground terminal job.
+
+    A job a shell starts in the background (``cmd &``, as some CI runners do) inherits SIGINT
+    ignored, and Python then keeps ignoring it, as a background job should.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def harness_cmd(*args: str) -> list[str]:

@@ -15,7 +15,7 @@ import pytest
 
 from harness.cli import main
 from harness.store import Store
-from tests.conftest import harness_cmd, sandboxes_of
+from tests.conftest import harness_cmd, sandboxes_of, sigint_as_in_a_terminal
 
 pytestmark = pytest.mark.usefixtures("no_leaks")
 
@@ -281,6 +281,7 @@ def test_ctrl_c_stops_runs_keeps_the_store_and_leaves_nothing(plugin_path: Path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=sigint_as_in_a_terminal,
     )
     for _ in range(300):
         if [p for p in sandboxes_of({driver.pid}) if "t-sleep" in open(p.cmdline()[-1] + "/job.json").read()]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness.store import Store
-from tests.conftest import harness_cmd, sandboxes_of
+from tests.conftest import harness_cmd, sandboxes_of, sigint_as_in_a_terminal
 
 pytestmark = pytest.mark.usefixtures("no_leaks")
 
@@ -35,7 +35,9 @@ def test_twenty_random_kills_then_complete(plugin_path: Path, tmp_path: Path) ->
     rng = random.Random(7)
     drivers: set[int] = set()
     for _ in range(20):
-        driver = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        driver = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=sigint_as_in_a_terminal
+        )
         drivers.add(driver.pid)
         time.sleep(rng.uniform(0.3, 4.0))
         driver.send_signal(signal.SIGKILL if rng.random() < 0.7 else signal.SIGINT)
