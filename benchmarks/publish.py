@@ -111,7 +111,7 @@ def git_commit() -> str:
         return "unknown"
 
 
-def provenance(commands: list[str], left_out: dict[str, str], out: Path) -> str:
+def provenance(commands: list[str], left_out: dict[str, str], out: Path, m: dict[str, str]) -> str:
     from harness.store import Store
 
     with Store(out / "harness.db") as store:
@@ -125,7 +125,7 @@ def provenance(commands: list[str], left_out: dict[str, str], out: Path) -> str:
     lines += [f"- code: commit {git_commit()}"]
     for task, why in left_out.items():
         lines += [f"- left out: {task} ({why})"]
-    lines += ["", "## Machine", ""] + [f"- {k}: {v}" for k, v in machine().items()]
+    lines += ["", "## Machine", ""] + [f"- {k}: {v}" for k, v in m.items()]
     lines += ["", "## Versions", ""] + [f"- {k} {v}" for k, v in versions().items()]
     return "\n".join(lines) + "\n"
 
@@ -181,9 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     report = [sys.executable, "-m", "harness", "report", "--out", str(out)]
     if subprocess.run(report, cwd=ROOT).returncode != 0:
         return 1
-    (out / "provenance.md").write_text(provenance(commands, left_out, out))
+    m = machine()  # once: it runs `java -version`
+    (out / "provenance.md").write_text(provenance(commands, left_out, out, m))
     today = dt.date.today().isoformat()
-    m = machine()
     block = "\n".join(
         [
             f"Made on {today} with `python benchmarks/publish.py` on {m['cpu']}, {m['memory']} "
