@@ -26,6 +26,7 @@ class AdapterSummary:
     normalised: list[float] = field(default_factory=list)
     runs: int = 0
     not_ok: int = 0
+    worse_on: int = 0  # tasks where some adapter is significantly better (rank > 1)
 
     @property
     def avg_rank(self) -> float | None:
@@ -42,6 +43,8 @@ class BudgetSummary:
     tasks: list[str]
     adapters: list[AdapterSummary]  # best average rank first
     undefined_norm: list[str]  # tasks where the default was the best (normalisation undefined)
+    seeds: int = 0  # the fewest seeds any task of this budget was run with
+    tested: int = 0  # pairs of adapters that had enough shared seeds for a test, over all tasks
 
 
 def summarise(boards: list[Board]) -> list[BudgetSummary]:
@@ -70,13 +73,22 @@ def _budget(budget: float, boards: list[Board]) -> BudgetSummary:
                 s.wins += 1
             if r.rank == 1:
                 s.top_group += 1
+            elif r.rank is not None:
+                s.worse_on += 1
             n = stats.normalised(r.mean, base.mean if base else None, best.mean if best else None)
             if n is not None:
                 s.normalised.append(n)
     order = sorted(
         acc.values(), key=lambda s: (s.avg_rank if s.avg_rank is not None else 1e9, -s.wins, s.adapter)
     )
-    return BudgetSummary(budget, sorted({b.task for b in boards}), order, undefined)
+    return BudgetSummary(
+        budget,
+        sorted({b.task for b in boards}),
+        order,
+        undefined,
+        seeds=min(len(b.seeds) for b in boards),
+        tested=sum(b.ranking.tested for b in boards),
+    )
 
 
 def _f(x: float | None, d: int = 2) -> str:
@@ -119,6 +131,7 @@ def summary_insights(summaries: list[BudgetSummary]) -> list[str]:
             f"ranks best on average (mean rank {_f(lead.avg_rank)}), has the best mean test score on "
             f"{lead.wins} of the {n}{gap}."
         )
+        out.append(_how_sure(s))
         failing = [a for a in s.adapters if a.not_ok]
         if failing:
             out.append(
@@ -133,8 +146,36 @@ def summary_insights(summaries: list[BudgetSummary]) -> list[str]:
             )
     if len(summaries) > 1:
         picks = [f"{s.budget_s:g} s: {s.adapters[0].adapter}" for s in summaries if s.adapters]
-        out.append("Which strategy wins at which budget (best average rank): " + "; ".join(picks) + ".")
+        differ = len({tuple(s.tasks) for s in summaries}) > 1
+        note = " (the budgets were run on different tasks: compare them with care)" if differ else ""
+        out.append(
+            "Which strategy wins at which budget (best average rank): " + "; ".join(picks) + note + "."
+        )
     return out
+
+
+def _how_sure(s: BudgetSummary) -> str:
+    """How much of the ranking the paired tests support: which differences are within noise."""
+    n, m = len(s.tasks), len(s.adapters)
+    seeds = f"{s.seeds} seed{'s' if s.seeds != 1 else ''}"
+    if not s.tested:
+        return (
+            f"How sure: with {seeds} per task no difference can be tested (a paired test needs "
+            f"{stats.MIN_SEEDS} seeds); the ranks are single runs, so read small differences as noise."
+        )
+    worse = [a for a in s.adapters if a.worse_on]
+    if not worse:
+        return (
+            f"How sure: over {seeds} the paired tests cannot tell any two adapters apart at "
+            f"{s.budget_s:g} s on {'any task' if n > 1 else 'this task'}: the order above is within noise."
+        )
+    top = sum(1 for a in s.adapters if a.top_group == n)
+    where = ", ".join(f"{a.adapter} ({a.worse_on} task{'s' if a.worse_on != 1 else ''})" for a in worse)
+    return (
+        f"How sure: over {seeds} the paired tests separate few adapters at {s.budget_s:g} s: {top} of {m} "
+        f"are in the top rank group on every task, and significantly worse than another adapter "
+        f"somewhere are only {where}. The average ranks of the rest are a tendency, within noise."
+    )
 
 
 def summary_markdown(summaries: list[BudgetSummary], tasks: dict[str, str]) -> str:

@@ -139,6 +139,7 @@ def test_one_seed_and_no_network(tmp_path: Path) -> None:
     assert "loss curves: no neural-network trial logged a loss curve" in other
     summary = (out / "summary.md").read_text()
     assert "the default adapter was the best, so the normalised score is undefined" in summary
+    assert "How sure: with 1 seed per task no difference can be tested (a paired test needs 3" in summary
 
 
 def test_several_budgets_say_who_wins_where(tmp_path: Path) -> None:
@@ -153,7 +154,42 @@ def test_several_budgets_say_who_wins_where(tmp_path: Path) -> None:
     render(out)
     summary = (out / "summary.md").read_text()
     assert "Which strategy wins at which budget (best average rank): 5 s: random; 60 s: optuna." in summary
+    assert "run on different tasks" not in summary
+    # the steady seed-to-seed differences are significant: the summary says which ones
+    assert re.search(
+        r"How sure: over 3 seeds the paired tests separate few adapters at 5 s: 1 of 3 are in the top "
+        r"rank group on every task, and significantly worse than another adapter somewhere are only "
+        r"optuna \(2 tasks\), default \(2 tasks\)\.",
+        summary,
+    ), summary
     assert "## Leaderboard at 60 s" in (out / "t1" / "leaderboard.md").read_text()
+
+
+def test_differences_within_noise_are_called_so(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with Store(out / "harness.db") as s:
+        for seed, (a, b) in enumerate(((0.80, 0.82), (0.84, 0.81), (0.79, 0.83))):
+            s.add_run(run_record("noisy", "default", seed, a))
+            s.add_run(run_record("noisy", "random", seed, b))
+    render(out)
+    summary = (out / "summary.md").read_text()
+    assert (
+        "How sure: over 3 seeds the paired tests cannot tell any two adapters apart at 10 s on this "
+        "task: the order above is within noise." in summary
+    ), summary
+
+
+def test_budgets_over_different_tasks_are_compared_with_a_warning(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with Store(out / "harness.db") as s:
+        for task, budget in (("t1", 30.0), ("t2", 30.0), ("t1", 120.0)):
+            s.add_run(run_record(task, "default", 0, 0.7, budget=budget))
+            s.add_run(run_record(task, "random", 0, 0.8, budget=budget))
+    render(out)
+    assert (
+        "30 s: random; 120 s: random (the budgets were run on different tasks: compare them with care)."
+        in (out / "summary.md").read_text()
+    )
 
 
 def test_stale_plots_are_removed_and_output_is_deterministic(synthetic_store: Path) -> None:
