@@ -91,7 +91,7 @@ def machine() -> dict[str, str]:
     }
 
 
-def versions() -> dict[str, str]:
+def installed_versions() -> dict[str, str]:
     out = {}
     for p in PACKAGES:
         try:
@@ -99,6 +99,20 @@ def versions() -> dict[str, str]:
         except md.PackageNotFoundError:
             out[p] = "not installed"
     return out
+
+
+def recorded_versions(runs: list) -> dict[str, str]:
+    """The library versions the runs recorded when they ran (several, if they changed between runs)."""
+    seen: dict[str, set[str]] = {}
+    for r in runs:
+        for lib, v in r.versions.items():
+            seen.setdefault(lib, set()).add(v)
+    return {lib: " and ".join(sorted(vs)) for lib, vs in sorted(seen.items())}
+
+
+def run_dates(runs: list) -> tuple[str, str] | None:
+    dates = sorted(r.started_at for r in runs if r.started_at)
+    return (dates[0], dates[-1]) if dates else None
 
 
 def git_commit() -> str:
@@ -111,22 +125,29 @@ def git_commit() -> str:
         return "unknown"
 
 
-def provenance(commands: list[str], left_out: dict[str, str], out: Path, m: dict[str, str]) -> str:
-    from harness.store import Store
-
-    with Store(out / "harness.db") as store:
-        runs = store.runs()
-    dates = sorted(r.started_at for r in runs if r.started_at)
+def provenance(commands: list[str], left_out: dict[str, str], runs: list, m: dict[str, str]) -> str:
+    dates = run_dates(runs)
+    recorded = recorded_versions(runs)
+    others = {k: v for k, v in installed_versions().items() if k not in recorded}
     lines = ["# How these results were made", ""]
     lines += ["- regenerate: `python benchmarks/publish.py` (resumable; `--report-only` re-renders)"]
     lines += ["- the commands it runs:", ""] + [f"  - `{c}`" for c in commands] + [""]
     if dates:
-        lines += [f"- runs from {dates[0][:16]} to {dates[-1][:16]} (UTC), {len(runs)} runs"]
-    lines += [f"- code: commit {git_commit()}"]
+        lines += [f"- runs from {dates[0][:16]} to {dates[1][:16]} (UTC), {len(runs)} runs"]
+    lines += [f"- code: commit {git_commit()} (when the report was written)"]
     for task, why in left_out.items():
         lines += [f"- left out: {task} ({why})"]
     lines += ["", "## Machine", ""] + [f"- {k}: {v}" for k, v in m.items()]
-    lines += ["", "## Versions", ""] + [f"- {k} {v}" for k, v in versions().items()]
+    lines += [
+        "",
+        "## Versions",
+        "",
+        "Recorded by the runs themselves (each adapter records what it used):",
+        "",
+    ]
+    lines += [f"- {k} {v}" for k, v in recorded.items()] or ["- (no runs)"]
+    lines += ["", "Installed when the report was written (not recorded per run):", ""]
+    lines += [f"- {k} {v}" for k, v in others.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -181,14 +202,22 @@ def main(argv: list[str] | None = None) -> int:
     report = [sys.executable, "-m", "harness", "report", "--out", str(out)]
     if subprocess.run(report, cwd=ROOT).returncode != 0:
         return 1
+    from harness.store import Store
+
+    with Store(out / "harness.db") as store:
+        runs = store.runs()
     m = machine()  # once: it runs `java -version`
-    (out / "provenance.md").write_text(provenance(commands, left_out, out, m))
-    today = dt.date.today().isoformat()
+    (out / "provenance.md").write_text(provenance(commands, left_out, runs, m))
+    dates = run_dates(runs)
+    first, last = (dates[0][:10], dates[1][:10]) if dates else (dt.date.today().isoformat(),) * 2
+    made = first if first == last else f"{first} to {last}"
+    libs = ", ".join(f"{k} {v}" for k, v in recorded_versions(runs).items() if k != "java") or "no runs"
     block = "\n".join(
         [
-            f"Made on {today} with `python benchmarks/publish.py` on {m['cpu']}, {m['memory']} "
-            f"(Python {m['python']}; versions in [provenance](results/published/provenance.md)); "
-            f"full tables in [results/published/summary.md](results/published/summary.md).",
+            f"Run {made} with `python benchmarks/publish.py` on {m['cpu']}, {m['memory']}, "
+            f"Python {m['python']}, {libs} (all versions, the commands and the machine in "
+            f"[provenance](results/published/provenance.md)); full tables in "
+            f"[results/published/summary.md](results/published/summary.md).",
             "",
             headline(out / "summary.md").replace("](", "](results/published/"),
         ]

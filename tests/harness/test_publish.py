@@ -57,6 +57,9 @@ def test_report_only_writes_the_reports_provenance_and_readme_headline(tmp_path:
     prov = (out / "provenance.md").read_text()
     assert "left out: boston" in prov and "OpenML" in prov  # no network in the tests
     assert "python benchmarks/publish.py" in prov and "--budget 120" in prov and "Versions" in prov
+    recorded = prov.split("Recorded by the runs")[1].split("Installed when")[0]
+    assert re.search(r"^- lightgbm \d", recorded, re.M), prov  # what the runs used, from the store
+    assert "runs from " in prov and ", 2 runs" in prov
     text = readme.read_text()
     assert text.startswith("# x\n\nbefore\n<!-- results:start -->\n") and text.endswith(
         "<!-- results:end -->\nafter\n"
@@ -64,6 +67,7 @@ def test_report_only_writes_the_reports_provenance_and_readme_headline(tmp_path:
     assert "\nold\n" not in text
     assert re.search(r"^\| *default +\|", text, re.M), text  # a row of the summary's table
     assert "results/published/summary.md" in text
+    assert re.search(r"Run \d{4}-\d\d-\d\d with `python benchmarks/publish.py`", text), text
 
 
 def test_a_readme_without_the_markers_is_one_clear_error(tmp_path: Path) -> None:
