@@ -4,7 +4,8 @@ A ``Strategy`` only proposes configurations (``ask``) and learns from their
 results (``tell``), in the spirit of scikit-learn's ``BaseSearchCV`` and bayesmark's
 suggest/observe. Before each trial the loop predicts its cost from the trials so far
 (seconds per cost unit of the family) and stops when the trial plus the final refit
-on train+valid would not end inside the budget. For a family whose fit stops at a deadline
+on train+valid would not end inside the budget (a refit that cannot fit in the time left anyway
+is not waited for: the best trial's model is kept and the search uses that time). For a family whose fit stops at a deadline
 with a usable model (the neural networks), that proposal still runs, cut at the deadline if
 need be, when at least ``CUT_TRIAL_MIN_SHARE`` of the budget is left for it; should it end
 early (a prediction from a few trials can be far too high), the search goes on. The time is
@@ -138,6 +139,12 @@ class TuningLoop:
     def _refit_s(self, config: dict[str, Any]) -> float:
         return SAFETY * (self.cost.predict(self.evaluator.refit_units(config)) or 0.0)
 
+    def _refit_reserve(self, config: dict[str, Any]) -> float:
+        """Seconds to keep free for refitting ``config``: none when that refit cannot fit in the time
+        left anyway (its trial model will be kept, see ``_refit``), so the search may use them."""
+        refit = self._refit_s(config)
+        return refit if refit <= self.ctx.remaining() - self.margin / 2 else 0.0
+
     def _should_stop(self, config: dict[str, Any]) -> str | None:
         remaining = self.ctx.remaining()
         if remaining <= self.margin:
@@ -146,7 +153,7 @@ class TuningLoop:
         if predicted is None:
             return None
         # time for refitting the best so far; should ``config`` beat it and not fit, its trial model is kept
-        refit = self._refit_s(self.best[0]) if self.best else self._refit_s(config)
+        refit = self._refit_reserve(self.best[0] if self.best else config)
         if SAFETY * predicted + refit + self.margin > remaining:
             return f"the next trial (~{predicted:.1f} s) and the refit (~{refit:.1f} s) would not fit in {remaining:.1f} s"
         return None
@@ -155,7 +162,7 @@ class TuningLoop:
         if self.best is None:
             reserve = (1 - FIRST_TRIAL_SHARE) * max(self.ctx.remaining() - self.margin, 0.0)
         else:
-            reserve = self._refit_s(self.best[0])
+            reserve = self._refit_reserve(self.best[0])
         return self.ctx.deadline - self.margin - reserve
 
     def _run_trial(self, config: dict[str, Any]) -> Trial:

@@ -147,6 +147,38 @@ def test_a_cut_trial_that_ends_early_lets_the_search_go_on() -> None:
     assert logged[-1].elapsed_s > 4.0 - 1.0, logged[-1]
 
 
+class DearRefitFamily(SleepFamily):
+    """Its refit on train+valid is predicted to cost 100 x a trial: it can never fit."""
+
+    name = "dearrefit"
+    trial_rows: int | None = None
+
+    def cost_units(self, config: dict[str, Any], n_rows: int, task: TaskInfo) -> float:
+        self.trial_rows = self.trial_rows or n_rows  # the loop asks for a trial's units first
+        return config.get("sleep", 0.05) * (100.0 if n_rows > self.trial_rows else 1.0)
+
+
+def test_a_refit_that_cannot_fit_does_not_stop_the_search() -> None:
+    """Trials of 0.2 s whose refit would take ~20 s: no time is kept free for a refit that cannot
+    happen; the search runs to the end of the 4 s budget and the best trial's model is kept."""
+    budget = 4.0
+    data, _, _ = load_task("digits")
+    family = DearRefitFamily(Space({"sleep": Float(0.2, 0.21)}))
+    ctx = FitContext(budget_s=budget, seed=0, cores=1, memory_gb=1, workdir=".", fit_start=time.monotonic())
+    logged: list[Trial] = []
+    loop = TuningLoop(
+        RandomStrategy(family.space(data.task), family, data.task, 0), family, data, ctx, logged.append
+    )
+    outcome = loop.run()
+    wall = time.monotonic() - ctx.fit_start
+    assert wall <= budget, wall
+    assert not outcome.refitted and outcome.model is not None
+    assert len(logged) >= 10 and logged[-1].elapsed_s > budget - margin_s(budget) - 2 * 1.3 * 0.21, (
+        len(logged),
+        logged[-1].elapsed_s,
+    )
+
+
 def test_cross_validated_trials_cost_one_fit_per_fold() -> None:
     """Breast cancer is small: 5-fold, so a trial of 0.1 s sleeps costs about 0.5 s."""
     loop, wall, logged = run_loop(Space({"sleep": Float(0.09, 0.1)}), 3.0, task="breast_cancer")
