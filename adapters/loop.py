@@ -4,12 +4,13 @@ A ``Strategy`` only proposes configurations (``ask``) and learns from their
 results (``tell``), in the spirit of scikit-learn's ``BaseSearchCV`` and bayesmark's
 suggest/observe. Before each trial the loop predicts its cost from the trials so far
 (seconds per cost unit of the family) and stops when the trial plus the final refit
-on train+valid would not end inside the budget (a refit that cannot fit in the time left anyway
-is not waited for: the best trial's model is kept and the search uses that time). For a family whose fit stops at a deadline
-with a usable model (the neural networks), that proposal still runs, cut at the deadline if
-need be, when at least ``CUT_TRIAL_MIN_SHARE`` of the budget is left for it; should it end
-early (a prediction from a few trials can be far too high), the search goes on. The time is
-used, and the sequence of trials stays the seeded one (only where it ends depends on time).
+on train+valid would not end inside the budget (a refit that cannot fit in the time left
+anyway is not waited for: the best trial's model is kept and the search uses that time).
+For a family whose fit stops at a deadline with a usable model (the neural networks), that
+proposal still runs, cut at the deadline if need be, when at least ``CUT_TRIAL_MIN_SHARE`` of
+the budget is left for it; should it end early (a prediction from a few trials can be far too
+high), the search goes on. The time is used, and the sequence of trials stays the seeded one
+(only where it ends depends on time).
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@
 
 Runs the harness CLI (resumable: run it again to finish an interrupted benchmark), then prints one row
 per adapter and budget of the runs asked for (``--also DIR`` adds the same runs from another store,
-e.g. ``--also results`` for those the published benchmark made with the same settings): fit / budget (median, worst), start-up seconds (median), runs killed at the hard
-deadline, failures, and the mean test score per task. Targets (issue 4): median <= 1.00, worst <= 1.05,
+e.g. ``--also results/published`` for those the published benchmark made with the same settings):
+fit / budget (median, worst), start-up seconds (median), runs killed at the hard deadline, failures,
+and the mean test score per task. Targets (issue 4): median <= 1.00, worst <= 1.05,
 no kill.
 """
 
