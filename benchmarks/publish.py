@@ -27,9 +27,13 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+if TYPE_CHECKING:
+    from harness.store import RunRecord
 
 ADAPTERS = "default,manual,grid,random,halving,optuna,hyperopt,skopt,optuna:mlp,flaml,tpot,h2o,autokeras"
 TASKS_30 = ("titanic", "breast_cancer", "wine", "diabetes", "digits", "boston")
@@ -101,7 +105,7 @@ def installed_versions() -> dict[str, str]:
     return out
 
 
-def recorded_versions(runs: list) -> dict[str, str]:
+def recorded_versions(runs: list[RunRecord]) -> dict[str, str]:
     """The library versions the runs recorded when they ran (several, if they changed between runs)."""
     seen: dict[str, set[str]] = {}
     for r in runs:
@@ -110,7 +114,7 @@ def recorded_versions(runs: list) -> dict[str, str]:
     return {lib: " and ".join(sorted(vs)) for lib, vs in sorted(seen.items())}
 
 
-def run_dates(runs: list) -> tuple[str, str] | None:
+def run_dates(runs: list[RunRecord]) -> tuple[str, str] | None:
     dates = sorted(r.started_at for r in runs if r.started_at)
     return (dates[0], dates[-1]) if dates else None
 
@@ -125,7 +129,9 @@ def git_commit() -> str:
         return "unknown"
 
 
-def provenance(commands: list[str], left_out: dict[str, str], runs: list, m: dict[str, str]) -> str:
+def provenance(
+    commands: list[str], left_out: dict[str, str], runs: list[RunRecord], m: dict[str, str]
+) -> str:
     dates = run_dates(runs)
     recorded = recorded_versions(runs)
     others = {k: v for k, v in installed_versions().items() if k not in recorded}
