@@ -7,14 +7,14 @@ and never share a core. Jobs start longest first (by ``cost``), so the suite end
 first job in that order does not fit, a later one that does fit is started only if it is expected
 to end before enough cores free up for the first (backfilling that never delays the longest job).
 The next job is started before a finished job is handed back, so storing a result never leaves a
-core idle.
+core idle. (The runner also leases a job's cores machine-wide, :mod:`harness.cores`, so another
+command on the same machine cannot pin a job to them.)
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-import os
 import queue
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -22,19 +22,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from harness.cores import allowed_cores
 from harness.errors import HarnessError
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-def allowed_cores() -> list[int]:
-    """The core ids this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return sorted(os.sched_getaffinity(0))
-    return list(range(os.cpu_count() or 1))
 
 
 def core_pool(parallel: int, cores: int) -> list[int]:

@@ -15,12 +15,13 @@ from pathlib import Path
 from adapters import registry
 from adapters.base import TaskInfo, TaskNotSupported
 from harness.config import Job, RunConfig
+from harness.cores import Cancelled, leased_cores
 from harness.errors import HarnessError
 from harness.executor import LocalExecutor
 from harness.lock import OutputLock
 from harness.prepare import Prepared, cleanup, prepare
 from harness.report_files import write_reports
-from harness.sandbox import SandboxJob, SandboxResult, abort_all, reset_abort, run_in_sandbox
+from harness.sandbox import SandboxJob, SandboxResult, abort_all, aborted, reset_abort, run_in_sandbox
 from harness.scoring import BadPredictions, check_predictions, score
 from harness.store import RunRecord, Store
 from tasks.loading import Dataset, load_dataset
@@ -221,12 +222,22 @@ def _run_local(
     def one(job: Job, core_ids: tuple[int, ...]) -> tuple[Job, RunRecord]:
         if on_start:
             on_start(job)
-        t0 = time.time()
-        rec = run_job(job, prepared[(job.task, job.seed)], core_ids, cfg, out)
+        prep = prepared[(job.task, job.seed)]
+        asked = time.time()
+        try:
+            # the executor packs this command's jobs; the leases keep other commands off their cores
+            with leased_cores(len(core_ids), aborted, prefer=core_ids) as ids:
+                t0 = time.time()
+                rec = run_job(job, prep, ids, cfg, out)
+        except Cancelled:  # interrupted while waiting: not stored, it runs again on resume
+            ids, t0 = core_ids, time.time()
+            rec = _base_record(job, prep)
+            rec.status, rec.reason = "aborted", "the harness was interrupted"
         rec.task_info["exec"] = {
             "executor": "local",
             "host": socket.gethostname(),
-            "core_ids": list(core_ids),
+            "core_ids": list(ids),
+            "waited_for_cores_s": round(t0 - asked, 2),
             "start": t0,
             "end": time.time(),
         }

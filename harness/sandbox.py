@@ -53,6 +53,11 @@ def reset_abort() -> None:
     _ABORT.clear()
 
 
+def aborted() -> bool:
+    """Whether :func:`abort_all` was called (since the last :func:`reset_abort`)."""
+    return _ABORT.is_set()
+
+
 def hard_deadline_s(budget_s: float) -> float:
     """Seconds after fit starts at which the run is killed."""
     return budget_s + max(5.0, 0.1 * budget_s)

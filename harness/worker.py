@@ -17,8 +17,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import io
 import logging
 import os
@@ -27,10 +25,12 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
+
+from harness.cores import Cancelled, leased_cores
 
 log = logging.getLogger(__name__)
 
@@ -41,73 +41,11 @@ MAX_LOG_BYTES = 4 * 2**20  # of a job's log sent back to the driver (head and ta
 POLL_S = 0.1
 
 
-class Cancelled(Exception):
-    """The task was cancelled (its driver went away) or its worker is closing."""
-
-
 def cache_root() -> Path:
     root = os.environ.get("HARNESS_WORKER_CACHE") or os.path.join(
         tempfile.gettempdir(), f"harness_worker_cache_{os.getuid()}"
     )
     return Path(root)
-
-
-def core_lock_dir() -> Path:
-    root = os.environ.get("HARNESS_CORE_LOCK_DIR") or os.path.join(
-        tempfile.gettempdir(), f"harness_core_locks_{os.getuid()}"
-    )
-    return Path(root)
-
-
-@contextlib.contextmanager
-def leased_cores(n: int, stop: Callable[[], bool], warn_every_s: float = 30.0) -> Iterator[tuple[int, ...]]:
-    """Hold ``n`` of this process's allowed cores, locked machine-wide, for the ``with`` block.
-
-    Waits while other jobs on this machine hold them; all or nothing, so two multi-core jobs never
-    deadlock holding half each. Raises :class:`Cancelled` if ``stop()`` turns true while waiting.
-    """
-    from harness.executor import allowed_cores
-
-    allowed = allowed_cores()
-    if n > len(allowed):
-        raise RuntimeError(f"the job needs {n} cores but this worker may use only {len(allowed)}")
-    lock_dir = core_lock_dir()
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    held: dict[int, int] = {}
-    waited_since = time.monotonic()
-    try:
-        while True:
-            for core in allowed:
-                fd = os.open(lock_dir / f"core-{core}.lock", os.O_RDWR | os.O_CREAT, 0o666)
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    os.close(fd)
-                    continue
-                held[core] = fd
-                if len(held) == n:
-                    break
-            if len(held) == n:
-                break
-            for fd in held.values():
-                os.close(fd)
-            held.clear()
-            if stop():
-                raise Cancelled("cancelled while waiting for cores")
-            if time.monotonic() - waited_since > warn_every_s:
-                waited_since = time.monotonic()
-                log.warning(
-                    "waiting for %d free cores on %s (lock files in %s); do this machine's workers "
-                    "offer more cores (--resources cores=N) than it has?",
-                    n,
-                    socket.gethostname(),
-                    lock_dir,
-                )
-            time.sleep(0.2)
-        yield tuple(sorted(held))
-    finally:
-        for fd in held.values():
-            os.close(fd)
 
 
 def ensure_data(name: str, fetch: Callable[[], dict[str, bytes]]) -> tuple[Path, bool]:
@@ -189,7 +127,8 @@ def run_remote(job: dict[str, Any], data_name: str, job_key: str, prior_deaths: 
     try:
         data_dir, fetched = ensure_data(data_name, fetch)
         info["data"] = "fetched" if fetched else "cached"
-        with leased_cores(int(job["cores"]), cancelled) as core_ids:
+        hint = "do this machine's workers offer more cores (--resources cores=N) than it has?"
+        with leased_cores(int(job["cores"]), cancelled, hint=hint) as core_ids:
             info["core_ids"] = list(core_ids)
             job = {**job, "data_dir": str(data_dir), "core_ids": list(core_ids)}
             out = _run_sandbox(job, cancelled, info)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 import psutil
@@ -15,6 +17,10 @@ HERE = Path(__file__).parent
 
 # Tests never use the network: OpenML look-ups fail at once instead of waiting on DNS.
 os.environ.setdefault("HARNESS_OFFLINE", "1")
+# Core leases of the tests' runs are their own: a benchmark running on this machine does not stall them.
+if "HARNESS_CORE_LOCK_DIR" not in os.environ:
+    os.environ["HARNESS_CORE_LOCK_DIR"] = tempfile.mkdtemp(prefix="harness-test-core-locks-")
+    atexit.register(shutil.rmtree, os.environ["HARNESS_CORE_LOCK_DIR"], True)
 
 
 def install_plugin(dest: Path) -> Path:

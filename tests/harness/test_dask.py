@@ -24,8 +24,9 @@ import psutil
 import pytest
 
 from harness.cli import main
+from harness.cores import Cancelled, leased_cores
 from harness.executor import allowed_cores
-from harness.worker import Cancelled, ensure_data, leased_cores
+from harness.worker import ensure_data
 from tests.conftest import descendants, install_plugin
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
+import subprocess
 import threading
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from harness.cli import main
+from harness.cores import leased_cores
 from harness.errors import HarnessError
 from harness.executor import LocalExecutor, _Running, allowed_cores, core_pool
+from harness.store import Store
+from tests.conftest import harness_cmd, sigint_as_in_a_terminal
 
 pytestmark = pytest.mark.usefixtures("no_leaks")
 
@@ -129,3 +135,49 @@ def test_harness_packs_runs_by_cores(plugin_path: Path, tmp_path: Path) -> None:
     assert max_cores_in_use(events) == 2
     first_two = sorted(events, key=lambda e: e[1])[:2]
     assert all(e[0].endswith(":1.5") for e in first_two)  # the longest budgets start first
+
+
+def _exec_of(out: Path) -> list[dict]:
+    with sqlite3.connect(out / "harness.db") as db:
+        return [json.loads(info)["exec"] for (info,) in db.execute("SELECT task_info FROM runs")]
+
+
+def test_two_commands_on_one_machine_never_share_a_core(
+    plugin_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two harness commands started at once, each asking for every core: the cores are leased
+    machine-wide, so one run waits for the other instead of both running on the same cores."""
+    monkeypatch.setenv("HARNESS_CORE_LOCK_DIR", str(tmp_path / "locks"))
+    outs = [tmp_path / "a", tmp_path / "b"]
+    common = ["--task", "wine", "--adapters", "t-busy", "--budget", "1.5", "--cores", str(CORES), "--quiet"]
+    drivers = [subprocess.Popen(harness_cmd(*common, "--out", str(o))) for o in outs]
+    assert [d.wait(timeout=120) for d in drivers] == [0, 0]
+    (a,), (b,) = (_exec_of(o) for o in outs)
+    first, second = sorted((a, b), key=lambda e: e["start"])
+    assert second["start"] >= first["end"], (first, second)  # one after the other
+    assert second["waited_for_cores_s"] >= 1.0 and first["waited_for_cores_s"] < 1.0, (first, second)
+    assert sorted(first["core_ids"]) == sorted(second["core_ids"]) == allowed_cores()
+
+
+def test_interrupted_while_waiting_for_cores_stores_nothing(
+    plugin_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while every core is held by another process: the command stops at once, stores no
+    run, and the same command later runs the job."""
+    monkeypatch.setenv("HARNESS_CORE_LOCK_DIR", str(tmp_path / "locks"))
+    out = tmp_path / "out"
+    cmd = harness_cmd("--task", "wine", "--adapters", "t-busy", "--budget", "1", "--out", str(out), "--quiet")
+    with leased_cores(CORES, lambda: False):
+        driver = subprocess.Popen(cmd, preexec_fn=sigint_as_in_a_terminal)
+        proc = psutil.Process(driver.pid)
+        deadline = time.monotonic() + 60
+        while proc.num_threads() < 2 and time.monotonic() < deadline:  # a job thread waits for cores
+            time.sleep(0.1)
+        time.sleep(1.0)
+        driver.send_signal(signal.SIGINT)
+        assert driver.wait(timeout=30) != 0
+    with Store(out / "harness.db") as s:
+        assert s.runs() == []
+    subprocess.run(cmd, check=True, timeout=120)
+    (ex,) = _exec_of(out)
+    assert ex["waited_for_cores_s"] < 1.0
