@@ -148,6 +148,23 @@ def check_result(res: ContractResult, budget_s: float) -> None:
     assert last <= res.fit_s + 1e-6
 
 
+def result_as_json(res: ContractResult, budget_s: float) -> dict[str, Any]:
+    """What an engine test's child process sends back: the result, and whether it keeps the contract."""
+    out: dict[str, Any] = {"fit_s": res.fit_s}
+    try:
+        check_result(res, budget_s)
+        out["contract"] = "ok"
+    except AssertionError as exc:
+        out["contract"] = f"violated: {exc}"
+    out["y_test"] = res.y_test.tolist()
+    out["y_pred"] = res.predictions.tolist()
+    out["proba"] = None if res.proba is None else res.proba.tolist()
+    out["trials"] = [dict(t.__dict__) for t in res.trials]
+    out["best_config"] = res.best_config
+    out["metric"] = res.task.metric
+    return out
+
+
 def same_trials(a: list[Trial], b: list[Trial]) -> None:
     """The common prefix of two runs with one seed holds the same configurations and statuses."""
     k = min(len(a), len(b))

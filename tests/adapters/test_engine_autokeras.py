@@ -53,7 +53,7 @@ def main():
         out["stopped_after"] = cb.model.stop_training
         json.dump(out, open(spec["out"], "w"))
         return
-    from tests.adapters.contract import check_result, run_adapter
+    from tests.adapters.contract import result_as_json, run_adapter
     try:
         res = run_adapter(mod.AutoKerasAdapter, spec["task"], spec["budget"], spec["seed"], cores=2)
         out["status"] = "ok"
@@ -61,18 +61,7 @@ def main():
         out["status"], out["error"] = "failed", f"{type(exc).__name__}: {exc}"
         res = None
     if res is not None:
-        out["fit_s"] = res.fit_s
-        try:
-            check_result(res, spec["budget"])
-            out["contract"] = "ok"
-        except AssertionError as exc:
-            out["contract"] = f"violated: {exc}"
-        out["y_test"] = res.y_test.tolist()
-        out["y_pred"] = res.predictions.tolist()
-        out["proba"] = None if res.proba is None else res.proba.tolist()
-        out["trials"] = [dict(t.__dict__) for t in res.trials]
-        out["best_config"] = res.best_config
-        out["metric"] = res.task.metric
+        out.update(result_as_json(res, spec["budget"]))
     out["children_left"] = [p.pid for p in psutil.Process().children(recursive=True)]
     json.dump(out, open(spec["out"], "w"), default=str)
 

@@ -62,7 +62,7 @@ def main():
         json.dump(out, open(spec["out"] + ".tmp", "w"))
         os.replace(spec["out"] + ".tmp", spec["out"])
         time.sleep(600)
-    from tests.adapters.contract import check_result, run_adapter
+    from tests.adapters.contract import result_as_json, run_adapter
     stop = threading.Event()
     def watch():
         while not stop.wait(0.5):
@@ -80,18 +80,7 @@ def main():
     stop.set()
     th.join()
     if res is not None:
-        out["fit_s"] = res.fit_s
-        try:
-            check_result(res, spec["budget"])
-            out["contract"] = "ok"
-        except AssertionError as exc:
-            out["contract"] = f"violated: {exc}"
-        out["y_test"] = res.y_test.tolist()
-        out["y_pred"] = res.predictions.tolist()
-        out["proba"] = None if res.proba is None else res.proba.tolist()
-        out["trials"] = [dict(t.__dict__) for t in res.trials]
-        out["best_config"] = res.best_config
-        out["metric"] = res.task.metric
+        out.update(result_as_json(res, spec["budget"]))
     out["left_after_close"] = list(tree())
     json.dump(out, open(spec["out"], "w"), default=str)
 
