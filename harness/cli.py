@@ -133,8 +133,8 @@ def cmd_run(argv: list[str]) -> int:
 
 
 def _print_leaderboards(out: Path, tasks: set[str]) -> None:
-    from harness.leaderboard import leaderboard_table
-    from harness.report_files import task_dir_name
+    from harness.report.files import task_dir_name
+    from harness.report.leaderboard import leaderboard_table
     from harness.store import Store
 
     with Store(out / "harness.db") as store:
@@ -189,7 +189,7 @@ def cmd_report(argv: list[str]) -> int:
     _common(p)
     args = p.parse_args(argv)
     _setup_logging(args.debug, args.quiet)
-    from harness.report_files import write_reports
+    from harness.report.files import write_reports
     from harness.store import Store
 
     out = Path(args.out)

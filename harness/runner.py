@@ -15,13 +15,20 @@ from pathlib import Path
 from adapters import registry
 from adapters.base import TaskInfo, TaskNotSupported
 from harness.config import Job, RunConfig
-from harness.cores import Cancelled, leased_cores
 from harness.errors import HarnessError
-from harness.executor import LocalExecutor
+from harness.execution.cores import Cancelled, leased_cores
+from harness.execution.local_executor import LocalExecutor
+from harness.execution.sandbox import (
+    SandboxJob,
+    SandboxResult,
+    abort_all,
+    aborted,
+    reset_abort,
+    run_in_sandbox,
+)
 from harness.lock import OutputLock
 from harness.prepare import Prepared, cleanup, prepare
-from harness.report_files import write_reports
-from harness.sandbox import SandboxJob, SandboxResult, abort_all, aborted, reset_abort, run_in_sandbox
+from harness.report.files import write_reports
 from harness.scoring import BadPredictions, check_predictions, score
 from harness.store import RunRecord, Store
 from tasks.loading import Dataset, load_dataset
@@ -259,7 +266,7 @@ def _run_dask(
     out: Path,
     on_start: JobCallback | None,
 ) -> Generator[tuple[Job, RunRecord], None, None]:
-    from harness.dask_executor import DaskExecutor, RemoteJob, data_bundle
+    from harness.execution.dask_executor import DaskExecutor, RemoteJob, data_bundle
 
     if not jobs:
         return

@@ -86,7 +86,7 @@ def sandboxes_of(drivers: set[int]) -> list[psutil.Process]:
     found = []
     for p in psutil.process_iter(["cmdline"]):
         try:
-            if "harness.child" not in " ".join(p.info["cmdline"] or []):
+            if "harness.execution.child" not in " ".join(p.info["cmdline"] or []):
                 continue
             with open(f"/proc/{p.pid}/environ", "rb") as fh:
                 env = set(fh.read().split(b"\0"))

@@ -1,6 +1,6 @@
 """Reports people read, rendered from the store: statistics, plots, importance, insights, HTML.
 
-``harness.report_files.write_reports`` drives it and ``harness.leaderboard`` holds the per-task,
+``harness.report.files.write_reports`` drives it and ``harness.report.leaderboard`` holds the per-task,
 per-budget leaderboard model. Each module here is one concept: ``stats`` (the paired test, Holm,
 rank groups), ``trials`` (the trial log as rows per model family), ``importance`` (fANOVA),
 ``heatmap`` (valid score over two hyperparameters), ``curves`` (anytime curves, loss-curve

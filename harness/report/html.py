@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
-from harness.leaderboard import COLUMN_NOTES, board_rows, metric_rows
+from harness.report.leaderboard import COLUMN_NOTES, board_rows, metric_rows
 from harness.report.summary import NORMALISED, BudgetSummary, summary_insights, table_rows
 
 if TYPE_CHECKING:
-    from harness.report.task import TaskAnalysis
+    from harness.report.analysis import TaskAnalysis
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1200px;

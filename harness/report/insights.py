@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from harness.leaderboard import DEFAULT_ADAPTER, AdapterRow, Board, fmt
 from harness.report import stats
 from harness.report.importance import Importance, _is_number
+from harness.report.leaderboard import DEFAULT_ADAPTER, AdapterRow, Board, fmt
 
 if TYPE_CHECKING:
-    from harness.report.task import TaskAnalysis
+    from harness.report.analysis import TaskAnalysis
 
 OPTIMISM_SHARE = 0.02  # valid looks this fraction better than test: worth a sentence
 CORRELATION = 0.3

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
-from harness.leaderboard import COLUMN_NOTES, board_rows, build_boards, header
+from harness.report.leaderboard import COLUMN_NOTES, board_rows, build_boards, header
 from harness.store import RunRecord
 
 if TYPE_CHECKING:
-    from harness.report.task import TaskAnalysis
+    from harness.report.analysis import TaskAnalysis
 
 
 def _tables(task_boards: list) -> list[str]:  # noqa: ANN001

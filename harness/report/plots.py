@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.leaderboard import Board
 from harness.report.curves import Anytime, Diagnosis
 from harness.report.heatmap import Heatmap
 from harness.report.importance import Importance
+from harness.report.leaderboard import Board
 from harness.report.trials import TrialRow
 
 log = logging.getLogger(__name__)

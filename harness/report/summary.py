@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 from tabulate import tabulate
 
-from harness.leaderboard import Board
 from harness.report import stats
 from harness.report.insights import names
+from harness.report.leaderboard import Board
 
 NORMALISED = (
     "normalised score: 0 = the default adapter, 1 = the best adapter on that task, averaged over tasks"

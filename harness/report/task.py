@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.leaderboard import Board, build_boards, greater_is_better
 from harness.report import curves, heatmap, importance, insights, plots
-from harness.report.trials import TrialRow, by_group, trial_rows
+from harness.report.analysis import Plot, TaskAnalysis
+from harness.report.leaderboard import build_boards, greater_is_better
+from harness.report.trials import by_group, trial_rows
 from harness.store import RunRecord
 
 log = logging.getLogger(__name__)
@@ -17,34 +17,6 @@ log = logging.getLogger(__name__)
 MAX_TUNED_FAMILIES = 6
 MAX_ENGINE_LEARNERS = 2  # an engine's most-tried learners; their heatmaps only when no family was tuned
 MAX_HEATMAPS = 3
-
-
-@dataclass(frozen=True)
-class Plot:
-    kind: str  # anytime, test_scores, importance, heatmap, loss
-    path: Path
-    caption: str
-
-
-@dataclass
-class TaskAnalysis:
-    task: str
-    runs: list[RunRecord]
-    metric: str
-    greater_is_better: bool
-    boards: list[Board]
-    rows: list[TrialRow]
-    importances: list[importance.Importance] = field(default_factory=list)
-    heatmaps: list[heatmap.Heatmap] = field(default_factory=list)
-    loss_trial: TrialRow | None = None
-    diagnosis: curves.Diagnosis | None = None
-    plots: list[Plot] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)  # what could not be shown, and why
-    insights: list[str] = field(default_factory=list)
-
-    @property
-    def analysed(self) -> list[importance.Importance]:
-        return [i for i in self.importances if i.shares]
 
 
 def analyse(task: str, runs: list[RunRecord], deep: bool = True) -> TaskAnalysis:

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import ROOT
 from tests.conftest import harness_cmd
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def load_publish():

@@ -13,6 +13,7 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.store import SCHEMA_VERSION, RunRecord, Store
+from tests import ROOT
 
 
 def record(key: str, n_trials: int = 3) -> RunRecord:
@@ -77,7 +78,7 @@ while True:
 
 def test_store_survives_a_killed_writer(tmp_path: Path) -> None:
     db = tmp_path / "h.db"
-    root = Path(__file__).resolve().parents[2]
+    root = ROOT
     for _ in range(3):
         p = subprocess.Popen(
             [sys.executable, "-c", WRITER, str(db)], cwd=root, stdout=subprocess.PIPE, text=True

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from harness.report_files import write_reports
+from harness.report.files import write_reports
 from harness.store import Store
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

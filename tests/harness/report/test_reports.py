@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from harness.report_files import write_reports
+from harness.report.files import write_reports
 from harness.store import Store
 from tests.harness.report.conftest import fill_synthetic, run_record
 

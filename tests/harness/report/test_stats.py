@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from harness.leaderboard import build_boards, leaderboard_table
 from harness.report import stats
+from harness.report.leaderboard import build_boards, leaderboard_table
 from tests.harness.report.conftest import run_record
 
 

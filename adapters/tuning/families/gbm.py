@@ -1,0 +1,61 @@
+"""Gradient boosting with LightGBM."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.base import TaskInfo
+from adapters.tuning.families.base import Family, Model, Resource, SklearnModel
+from adapters.tuning.spaces import Float, Int, Space
+
+
+class GbmFamily(Family):
+    name = "gbm"
+    warm_up_config = {"n_estimators": 5}
+    description = "gradient-boosted trees (LightGBM)"
+
+    def space(self, task: TaskInfo) -> Space:
+        return Space(
+            {
+                "n_estimators": Int(25, 1000, log=True),
+                "learning_rate": Float(0.01, 0.3, log=True),
+                "num_leaves": Int(4, 128, log=True),
+                "min_child_samples": Int(2, 100, log=True),
+                "subsample": Float(0.5, 1.0),
+                "colsample_bytree": Float(0.3, 1.0),
+                "reg_alpha": Float(1e-8, 10.0, log=True),
+                "reg_lambda": Float(1e-8, 10.0, log=True),
+            }
+        )
+
+    def manual(self, task: TaskInfo) -> list[dict[str, Any]]:
+        return [
+            {},
+            {"n_estimators": 300, "learning_rate": 0.05, "num_leaves": 31},
+            {
+                "n_estimators": 500,
+                "learning_rate": 0.03,
+                "num_leaves": 15,
+                "min_child_samples": 10,
+                "subsample": 0.8,
+                "colsample_bytree": 0.8,
+            },
+            {"n_estimators": 200, "learning_rate": 0.1, "num_leaves": 63, "reg_lambda": 1.0},
+            {"n_estimators": 100, "learning_rate": 0.1, "num_leaves": 7, "min_child_samples": 5},
+        ]
+
+    def resource(self, task: TaskInfo) -> Resource:
+        return Resource("n_estimators", 25, 1000, integer=True)
+
+    def build(self, config: dict[str, Any], task: TaskInfo, seed: int, cores: int) -> Model:
+        import lightgbm as lgb
+
+        params: dict[str, Any] = {"random_state": seed, "n_jobs": cores, "verbosity": -1, **config}
+        if "subsample" in config:
+            params["subsample_freq"] = 1
+        cls = lgb.LGBMClassifier if task.is_classification else lgb.LGBMRegressor
+        return SklearnModel(cls(**params), scale=False)
+
+    def cost_units(self, config: dict[str, Any], n_rows: int, task: TaskInfo) -> float:
+        trees = config.get("n_estimators", 100) * max(1, len(task.classes) if len(task.classes) > 2 else 1)
+        return trees * (config.get("num_leaves", 31) / 31) ** 0.5 * (n_rows / 1000 + 0.2)

@@ -1,0 +1,158 @@
+"""Training of PyTorch networks for the mlp and cnn families: one epoch loop with a deadline.
+
+The loop records the per-epoch train and valid loss (``curve``), calls the per-epoch hook
+(pruning), and stops between batches once the deadline passes, so a neural network trial
+never runs past the time the tuning loop gave it. Imports of torch happen inside functions:
+the adapter imports and warms up torch in ``start`` (not charged to the budget).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from adapters.base import TaskInfo
+from adapters.tuning.families.base import EpochCallback, Model
+from adapters.tuning.preprocess import make_preprocessor
+
+log = logging.getLogger(__name__)
+
+NetBuilder = Callable[[int, int], Any]  # (input features, outputs) -> torch.nn.Module
+PREDICT_CHUNK = 4096
+
+
+class TorchModel(Model):
+    """Preprocessing, a network from ``build_net`` and Adam with L2 weight decay and an L1 penalty.
+
+    ``image_shape`` (h, w, c) reshapes pixel columns (stored h, w, c order) into images and scales
+    them by one global mean and deviation; without it every column is standardised.
+    """
+
+    def __init__(
+        self,
+        build_net: NetBuilder,
+        params: dict[str, Any],
+        task: TaskInfo,
+        seed: int,
+        image_shape: tuple[int, int, int] | None = None,
+    ) -> None:
+        self.build_net, self.params, self.task, self.seed = build_net, params, task, seed
+        self.image_shape = image_shape
+        self.prep = make_preprocessor(scale=image_shape is None)
+        self.curve: dict[str, list[float]] | None = None
+        self.stopped_at_deadline = False
+        self.net: Any = None
+        self.classes_ = np.arange(len(task.classes)) if task.is_classification else None
+
+    # --- data ---
+    def _tensor(self, X: pd.DataFrame, fit: bool = False) -> Any:
+        import torch
+
+        Z = (self.prep.fit_transform(X) if fit else self.prep.transform(X)).astype(np.float32)
+        if self.image_shape is not None:
+            if fit:
+                self.pixel_mean, self.pixel_std = float(Z.mean()), float(Z.std()) or 1.0
+            Z = (Z - self.pixel_mean) / self.pixel_std
+            h, w, c = self.image_shape
+            return torch.from_numpy(np.ascontiguousarray(Z.reshape(-1, h, w, c).transpose(0, 3, 1, 2)))
+        return torch.from_numpy(Z)
+
+    def _target(self, y: np.ndarray, fit: bool = False) -> Any:
+        import torch
+
+        if self.task.is_classification:
+            return torch.from_numpy(np.asarray(y, dtype=np.int64))
+        if fit:
+            self.y_mean, self.y_std = float(np.mean(y)), float(np.std(y)) or 1.0
+        return torch.from_numpy(((np.asarray(y, dtype=np.float32) - self.y_mean) / self.y_std)[:, None])
+
+    def _loss_fn(self) -> Any:
+        import torch
+
+        return torch.nn.CrossEntropyLoss() if self.task.is_classification else torch.nn.MSELoss()
+
+    def _outputs(self, X: Any) -> Any:
+        import torch
+
+        self.net.eval()
+        with torch.no_grad():
+            return torch.cat([self.net(X[i : i + PREDICT_CHUNK]) for i in range(0, len(X), PREDICT_CHUNK)])
+
+    # --- training ---
+    def fit(self, X, y, valid=None, deadline=None, on_epoch: EpochCallback | None = None) -> TorchModel:
+        import torch
+
+        torch.manual_seed(self.seed)
+        p = self.params
+        Xt, yt = self._tensor(X, fit=True), self._target(y, fit=True)
+        Xv, yv = (self._tensor(valid[0]), self._target(valid[1])) if valid is not None else (None, None)
+        n_out = len(self.task.classes) if self.task.is_classification else 1
+        self.net = self.build_net(Xt.shape[1], n_out)
+        opt = torch.optim.Adam(self.net.parameters(), lr=p["learning_rate"], weight_decay=p["l2"])
+        weights = [w for name, w in self.net.named_parameters() if name.endswith("weight")]
+        loss_fn = self._loss_fn()
+        gen = torch.Generator().manual_seed(self.seed)
+        batch = max(1, min(int(p["batch_size"]), len(yt)))
+        self.curve = (
+            {"train_loss": [], "valid_loss": [], "epoch_s": []}
+            if Xv is not None
+            else {"train_loss": [], "epoch_s": []}
+        )
+        for epoch in range(int(p["epochs"])):
+            t0, total, seen = time.monotonic(), 0.0, 0
+            self.net.train()
+            order = torch.randperm(len(yt), generator=gen)
+            for i in range(0, len(yt), batch):
+                if deadline is not None and time.monotonic() > deadline:
+                    self.stopped_at_deadline = True
+                    break
+                idx = order[i : i + batch]
+                opt.zero_grad()
+                loss = loss_fn(self.net(Xt[idx]), yt[idx])
+                total += float(loss.detach()) * len(idx)
+                seen += len(idx)
+                if p["l1"] > 0:
+                    loss = loss + p["l1"] * sum(w.abs().sum() for w in weights)
+                loss.backward()
+                opt.step()
+            if self.stopped_at_deadline:
+                log.info("neural network stopped at the deadline after %d epochs", epoch)
+                break
+            self._end_epoch(epoch, total / max(seen, 1), Xv, yv, loss_fn, time.monotonic() - t0, on_epoch)
+        return self
+
+    def _end_epoch(self, epoch, train_loss, Xv, yv, loss_fn, seconds, on_epoch) -> None:
+        import torch
+
+        assert self.curve is not None
+        valid_loss = None
+        if Xv is not None:
+            with torch.no_grad():
+                valid_loss = float(loss_fn(self._outputs(Xv), yv))
+            self.curve["valid_loss"].append(valid_loss)
+        self.curve["train_loss"].append(train_loss)
+        self.curve["epoch_s"].append(seconds)
+        if on_epoch is not None:
+            try:
+                on_epoch(epoch, train_loss, valid_loss)
+            except Exception as exc:  # a pruned trial keeps its curve
+                exc.curve = self.curve  # type: ignore[attr-defined]
+                raise
+
+    # --- prediction ---
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray | None:
+        import torch
+
+        if not self.task.is_classification:
+            return None
+        return torch.softmax(self._outputs(self._tensor(X)), dim=1).numpy().astype(float)
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        if self.task.is_classification:
+            return self.predict_proba(X).argmax(axis=1)
+        return self._outputs(self._tensor(X)).numpy()[:, 0].astype(float) * self.y_std + self.y_mean

@@ -1,0 +1,144 @@
+"""Files written from the store after every run command and by ``harness report``.
+
+``<out>/runs.csv``; per task ``<out>/<task>/leaderboard.md``, ``report.html`` (self-contained) and
+``plots/*.png``; across tasks ``<out>/summary.md`` and ``<out>/index.html``.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import hashlib
+import logging
+import os
+import re
+import time
+from pathlib import Path
+
+from harness.report.analysis import TaskAnalysis
+from harness.report.html import index_page, task_page
+from harness.report.markdown import task_markdown
+from harness.report.summary import summarise, summary_markdown
+from harness.report.task import analyse, render_plots
+from harness.store import RunRecord, Store
+
+log = logging.getLogger(__name__)
+
+PLOTS_DIR = "plots"
+KEY_FILE = ".report-key"  # what the task's files were rendered from
+
+CSV_COLUMNS = [
+    "task",
+    "adapter",
+    "seed",
+    "budget_s",
+    "status",
+    "fit_s",
+    "overrun",
+    "metric",
+    "test_score",
+    "n_trials",
+]
+CSV_TAIL = ["valid_score", "startup_s", "predict_s", "cpu_s", "peak_mem_mb", "cores", "memory_gb", "reason"]
+
+
+def task_dir_name(task: str) -> str:
+    """A file-system-safe folder name for a task (``openml:31`` -> ``openml-31``)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", task).strip("-")[:80] or "task"
+
+
+def write_runs_csv(runs: list[RunRecord], path: Path) -> None:
+    metrics = sorted({m for r in runs for m in r.metrics})
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(CSV_COLUMNS + metrics + CSV_TAIL)
+        for r in runs:
+            w.writerow(
+                [getattr(r, c) for c in CSV_COLUMNS]
+                + [r.metrics.get(m) for m in metrics]
+                + [getattr(r, c) for c in CSV_TAIL]
+            )
+    os.replace(tmp, path)
+
+
+def _write_text(path: Path, text: str) -> Path:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+@functools.lru_cache(maxsize=1)
+def _code_digest() -> str:
+    """A digest of the code that renders reports: a changed renderer re-renders every task."""
+    h = hashlib.sha256()
+    for f in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def task_key(runs: list[RunRecord]) -> str:
+    """What a task's report depends on: its runs (and their trials) and the rendering code."""
+    h = hashlib.sha256(_code_digest().encode())
+    for r in sorted(runs, key=lambda r: (r.id or 0, r.job_key)):
+        h.update(
+            repr((r.id, r.job_key, r.status, r.ended_at, r.test_score, r.valid_score, len(r.trials))).encode()
+        )
+    return h.hexdigest()
+
+
+def _up_to_date(d: Path, key: str) -> bool:
+    marker = d / KEY_FILE
+    try:
+        fresh = marker.read_text(encoding="utf-8").strip() == key
+    except OSError:
+        return False
+    return fresh and (d / "leaderboard.md").exists() and (d / "report.html").exists()
+
+
+def write_reports(store: Store, out: Path, force: bool = False) -> list[Path]:
+    """Write runs.csv, every task's leaderboard.md, plots and report.html, summary.md and index.html.
+
+    Everything is read from the store. A task whose runs (and the rendering code) did not change
+    since its files were written is not re-rendered unless ``force``. Returns the leaderboards,
+    then summary.md and index.html.
+    """
+    t0 = time.perf_counter()
+    runs = store.runs(with_trials=True)
+    out.mkdir(parents=True, exist_ok=True)
+    write_runs_csv(runs, out / "runs.csv")
+    paths: list[Path] = []
+    analyses: list[TaskAnalysis] = []
+    rendered = 0
+    for task in store.tasks():
+        task_runs = [r for r in runs if r.task == task]
+        d = out / task_dir_name(task)
+        d.mkdir(parents=True, exist_ok=True)
+        key = task_key(task_runs)
+        if not force and _up_to_date(d, key):
+            analyses.append(analyse(task, task_runs, deep=False))
+            paths.append(d / "leaderboard.md")
+            continue
+        a = analyse(task, task_runs)
+        render_plots(a, d / PLOTS_DIR)
+        paths.append(_write_text(d / "leaderboard.md", task_markdown(task, task_runs, a, d)))
+        _write_text(d / "report.html", task_page(a))
+        _write_text(d / KEY_FILE, key + "\n")
+        analyses.append(a)
+        rendered += 1
+    summaries = summarise([b for a in analyses for b in a.boards])
+    links = {a.task: f"{task_dir_name(a.task)}/leaderboard.md" for a in analyses}
+    paths.append(_write_text(out / "summary.md", summary_markdown(summaries, links)))
+    index = [
+        (a.task, f"{task_dir_name(a.task)}/report.html", a.insights[0] if a.insights else "")
+        for a in analyses
+    ]
+    paths.append(_write_text(out / "index.html", index_page(summaries, index)))
+    log.info(
+        "reports written in %.1f s (%d of %d tasks re-rendered)",
+        time.perf_counter() - t0,
+        rendered,
+        len(analyses),
+    )
+    return paths

