@@ -28,7 +28,7 @@ from adapters.engines.tpot.adapter import TpotAdapter
 from adapters.engines.tpot.history import family
 from adapters.engines.tpot.history import trials as history_trials
 from adapters.engines.tpot.refit import Candidate, candidates, plan, refit
-from tests.adapters import engine_contract as runner
+from tests.adapters.engines import engine_contract as runner
 
 TPOT = "adapters.engines.tpot.adapter:TpotAdapter"
 
