@@ -55,7 +55,7 @@ def main() -> None:
             for i in range(args.runs):
                 job = Job(args.task, args.adapter, 0, 10.0 + i * 1e-6, 1, cfg.memory_gb, ds.fingerprint)
                 t = time.monotonic()
-                rec = run_job(job, prep, (0,), cfg, out)
+                rec = run_job(job, prep, cfg, out)
                 store.add_run(rec)
                 total = time.monotonic() - t
                 assert rec.status == "ok", rec.reason

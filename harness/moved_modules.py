@@ -75,9 +75,7 @@ class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
         new = new_name(spec.name)
         assert new is not None  # find_spec said so
-        warnings.warn(
-            f"{spec.name} moved to {new}; import it from there", DeprecationWarning, stacklevel=2
-        )
+        warnings.warn(f"{spec.name} moved to {new}; import it from there", DeprecationWarning, stacklevel=2)
         return importlib.import_module(new)
 
     def exec_module(self, module: ModuleType) -> None:
@@ -88,5 +86,7 @@ _FINDER = _Alias()
 
 
 def install() -> None:
+    # first in line: below a moved package, the path finder would find the new files under the old
+    # name and load them a second time, as other modules with other classes
     if _FINDER not in sys.meta_path:
-        sys.meta_path.append(_FINDER)
+        sys.meta_path.insert(0, _FINDER)

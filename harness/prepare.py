@@ -6,12 +6,25 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 import numpy as np
 
+from adapters.base import ProblemType, TaskInfo
+from harness.execution import protocol
 from tasks.loading import Dataset
 from tasks.splits import Split, make_split
+
+
+def task_info(ds: Dataset) -> TaskInfo:
+    """What an adapter may know about a data set's task (never its test labels)."""
+    return TaskInfo(
+        name=ds.spec.name,
+        problem_type=cast(ProblemType, ds.problem_type),  # checked when the data set loaded
+        metric=ds.metric,
+        classes=tuple(ds.classes),
+        image_shape=ds.spec.image_shape,
+    )
 
 
 @dataclass(frozen=True)
@@ -24,15 +37,9 @@ class Prepared:
     data_dir: Path
     y_test: np.ndarray
 
-    def task_info(self) -> dict[str, Any]:
-        ds = self.dataset
-        return {
-            "name": ds.spec.name,
-            "problem_type": ds.problem_type,
-            "metric": ds.metric,
-            "classes": list(ds.classes),
-            "image_shape": list(ds.spec.image_shape) if ds.spec.image_shape else None,
-        }
+    @property
+    def task(self) -> TaskInfo:
+        return task_info(self.dataset)
 
     @property
     def n_classes(self) -> int:
@@ -46,12 +53,14 @@ def prepare(dataset: Dataset, seed: int, root: Path | None = None) -> Prepared:
         tempfile.mkdtemp(prefix=f"harness-data-{dataset.spec.name.replace('/', '_')[:40]}-", dir=root)
     )
     X, y = dataset.X, dataset.y
-    for name, idx in (("train", split.train), ("valid", split.valid)):
-        X.iloc[idx].reset_index(drop=True).to_parquet(data_dir / f"X_{name}.parquet")
-        np.save(data_dir / f"y_{name}.npy", np.asarray(y[idx]), allow_pickle=False)
-    X.iloc[split.test].reset_index(drop=True).to_parquet(data_dir / "X_test.parquet")
-    for f in data_dir.iterdir():
-        f.chmod(0o444)
+    protocol.write_data(
+        data_dir,
+        X.iloc[split.train],
+        np.asarray(y[split.train]),
+        X.iloc[split.valid],
+        np.asarray(y[split.valid]),
+        X.iloc[split.test],
+    )
     return Prepared(dataset, seed, split, data_dir, np.asarray(y[split.test]))
 
 

@@ -4,30 +4,22 @@ from __future__ import annotations
 
 import logging
 import shutil
-import socket
 import tempfile
-import time
-from collections.abc import Callable, Generator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from adapters import registry
-from adapters.base import TaskInfo, TaskNotSupported
+from adapters.base import TaskNotSupported
 from harness.config import Job, RunConfig
 from harness.errors import HarnessError
-from harness.execution.cores import Cancelled, leased_cores
+from harness.execution import protocol
+from harness.execution.base import ExecJob, Executor, Outcome
 from harness.execution.local_executor import LocalExecutor
-from harness.execution.sandbox import (
-    SandboxJob,
-    SandboxResult,
-    abort_all,
-    aborted,
-    reset_abort,
-    run_in_sandbox,
-)
+from harness.execution.protocol import SandboxJob, SandboxResult
 from harness.lock import OutputLock
-from harness.prepare import Prepared, cleanup, prepare
+from harness.prepare import Prepared, cleanup, prepare, task_info
 from harness.report.files import write_reports
 from harness.scoring import BadPredictions, check_predictions, score
 from harness.store import RunRecord, Store
@@ -53,13 +45,17 @@ DoneCallback = Callable[[Job, RunRecord], None]
 def resolve_adapters(requested: tuple[str, ...] | None) -> tuple[list[str], list[tuple[str, str]]]:
     """The adapters to run, and the unavailable built-ins left out (name, what to install)."""
     if requested is None:
-        ok, missing = [], []
+        ok: list[str] = []
+        missing: list[tuple[str, str]] = []
         for name in registry.builtin_names():
             st = registry.status(name)
-            (ok if st.available else missing).append(name if st.available else (name, st.why))
+            if st.available:
+                ok.append(name)
+            else:
+                missing.append((name, st.why))
         if not ok:
             raise HarnessError("no adapter can run here; install one, e.g. pip install '.[all]'")
-        return ok, missing  # type: ignore[return-value]
+        return ok, missing
     chosen = []
     for name in requested:
         try:
@@ -72,16 +68,6 @@ def resolve_adapters(requested: tuple[str, ...] | None) -> tuple[list[str], list
         if name not in chosen:
             chosen.append(name)
     return chosen, []
-
-
-def _task_info(ds: Dataset) -> TaskInfo:
-    return TaskInfo(
-        name=ds.spec.name,
-        problem_type=ds.problem_type,  # type: ignore[arg-type]
-        metric=ds.metric,
-        classes=tuple(ds.classes),
-        image_shape=ds.spec.image_shape,
-    )
 
 
 def load_datasets(cfg: RunConfig) -> dict[str, Dataset]:
@@ -103,9 +89,11 @@ def make_plan(
 ) -> Plan:
     adapters, unavailable = resolved or resolve_adapters(cfg.adapters)
     done_keys = store.done_keys()
-    jobs, done, skipped = [], [], {}
+    jobs: list[Job] = []
+    done: list[Job] = []
+    skipped: dict[tuple[str, str], str] = {}
     for tname, ds in datasets.items():
-        info = _task_info(ds)
+        info = task_info(ds)
         for a in adapters:
             try:
                 registry.create_adapter(a).check_task(info)
@@ -192,112 +180,36 @@ def _execute(
 
         runnable = []
         for job in plan.jobs:
+            prep = prepared[(job.task, job.seed)]
             reason = plan.skipped.get((job.task, job.adapter))
             if reason is None:
-                runnable.append(job)
+                runnable.append(exec_job(job, prep, cfg, out))
                 continue
             if on_start:
                 on_start(job)
-            finish(job, skipped_record(job, prepared[(job.task, job.seed)], reason))
-
-        reset_abort()
-        if cfg.executor == "dask":
-            results = _run_dask(cfg, runnable, prepared, out, on_start)
-        else:
-            results = _run_local(cfg, runnable, prepared, out, on_start)
-        try:
-            for job, rec in results:
-                finish(job, rec)
-        except BaseException:  # Ctrl-C, or a store that cannot be written: stop every sandbox
-            abort_all()
-            raise
-        finally:
-            results.close()  # stops the executor: running sandboxes are killed, a cluster is closed
+            finish(job, skipped_record(job, prep, reason))
+        if not runnable:
+            return
+        with make_executor(cfg) as executor:
+            results = executor.run(runnable, on_start)
+            try:
+                for ej, outcome in results:
+                    finish(ej.job, record_of(ej, prepared[(ej.job.task, ej.job.seed)], outcome))
+            finally:
+                results.close()  # stops the executor's running jobs when we stop early
     finally:
         for prep in prepared.values():
             cleanup(prep)
         shutil.rmtree(tmp_root, ignore_errors=True)
 
 
-def _run_local(
-    cfg: RunConfig,
-    jobs: list[Job],
-    prepared: dict[tuple[str, int], Prepared],
-    out: Path,
-    on_start: JobCallback | None,
-) -> Generator[tuple[Job, RunRecord], None, None]:
-    def one(job: Job, core_ids: tuple[int, ...]) -> tuple[Job, RunRecord]:
-        if on_start:
-            on_start(job)
-        prep = prepared[(job.task, job.seed)]
-        asked = time.time()
-        try:
-            # the executor packs this command's jobs; the leases keep other commands off their cores
-            with leased_cores(len(core_ids), aborted, prefer=core_ids) as ids:
-                t0 = time.time()
-                rec = run_job(job, prep, ids, cfg, out)
-        except Cancelled:  # interrupted while waiting: not stored, it runs again on resume
-            ids, t0 = core_ids, time.time()
-            rec = _base_record(job, prep)
-            rec.status, rec.reason = "aborted", "the harness was interrupted"
-        rec.task_info["exec"] = {
-            "executor": "local",
-            "host": socket.gethostname(),
-            "core_ids": list(ids),
-            "waited_for_cores_s": round(t0 - asked, 2),
-            "start": t0,
-            "end": time.time(),
-        }
-        return job, rec
+def make_executor(cfg: RunConfig) -> Executor:
+    """The executor ``cfg`` asks for (``--executor``)."""
+    if cfg.executor == "dask":
+        from harness.execution.dask_executor import DaskExecutor  # imports dask: only when asked for
 
-    executor = LocalExecutor(cfg.parallel, cfg.cores, abort=abort_all)
-    yield from executor.run(jobs, one, cost=_cost, cores_of=lambda j: j.cores)
-
-
-def _cost(job: Job) -> float:
-    """Expected seconds of a job, for longest-first ordering: its budget plus start-up and predict."""
-    return job.budget_s + 2.0
-
-
-def _run_dask(
-    cfg: RunConfig,
-    jobs: list[Job],
-    prepared: dict[tuple[str, int], Prepared],
-    out: Path,
-    on_start: JobCallback | None,
-) -> Generator[tuple[Job, RunRecord], None, None]:
-    from harness.execution.dask_executor import DaskExecutor, RemoteJob, data_bundle
-
-    if not jobs:
-        return
-    with DaskExecutor(cfg.scheduler, cfg.parallel, cfg.cores) as executor:
-        names: dict[tuple[str, int], str] = {}
-        bundles: dict[str, dict[str, bytes]] = {}
-        for k in {(j.task, j.seed) for j in jobs}:
-            prep = prepared[k]
-            names[k], bundles[names[k]] = data_bundle(prep.data_dir, prep.dataset.fingerprint, prep.seed)
-        executor.publish(bundles)
-        del bundles
-        remote = [
-            RemoteJob(
-                job,
-                asdict(sandbox_job(job, prepared[(job.task, job.seed)], (), cfg)),
-                names[(job.task, job.seed)],
-            )
-            for job in jobs
-        ]
-        for job, outcome in executor.run(remote, on_start):
-            prep = prepared[(job.task, job.seed)]
-            rec = _base_record(job, prep)
-            info = outcome.info
-            rec.started_at = _iso(info.get("start"))
-            rec.ended_at = _iso(info.get("end"))
-            log_path = log_path_for(out, job)
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            log_path.write_bytes(outcome.log)
-            finish_record(rec, job, prep, outcome.result, log_path)
-            rec.task_info["exec"] = info
-            yield job, rec
+        return DaskExecutor(cfg.scheduler, cfg.parallel, cfg.cores)
+    return LocalExecutor(cfg.parallel, cfg.cores)
 
 
 def _iso(t: float | None) -> str:
@@ -321,7 +233,7 @@ def _base_record(job: Job, prep: Prepared) -> RunRecord:
         status="failed",
         metric=prep.dataset.metric,
         task_info={
-            **prep.task_info(),
+            **protocol.task_to_dict(prep.task),
             "n_rows": int(len(prep.dataset.X)),
             "n_cols": int(prep.dataset.X.shape[1]),
             "fingerprint": prep.dataset.fingerprint,
@@ -343,31 +255,38 @@ def log_path_for(out: Path, job: Job) -> Path:
     return out / "logs" / task / f"{safe}-b{job.budget_s:g}-s{job.seed}-{job.key[:8]}.log"
 
 
-def sandbox_job(job: Job, prep: Prepared, core_ids: tuple[int, ...], cfg: RunConfig) -> SandboxJob:
-    return SandboxJob(
+def exec_job(job: Job, prep: Prepared, cfg: RunConfig, out: Path) -> ExecJob:
+    """What an executor runs for ``job``: its sandbox job (cores chosen later) and its log's path."""
+    sandbox = SandboxJob(
         adapter=job.adapter,
-        task=prep.task_info(),
+        task=prep.task,
         data_dir=str(prep.data_dir),
         budget_s=job.budget_s,
         seed=job.seed,
         cores=job.cores,
         memory_gb=job.memory_gb,
-        core_ids=core_ids,
         startup_limit_s=cfg.startup_limit_s,
     )
+    return ExecJob(job, sandbox, log_path_for(out, job))
 
 
-def run_job(job: Job, prep: Prepared, core_ids: tuple[int, ...], cfg: RunConfig, out: Path) -> RunRecord:
-    """Run one job in the sandbox and score it; always returns a record."""
-    rec = _base_record(job, prep)
-    rec.started_at = _now()
-    log_path = log_path_for(out, job)
-    t0 = time.monotonic()
-    res = run_in_sandbox(sandbox_job(job, prep, core_ids, cfg), log_path)
-    rec.ended_at = _now()
-    finish_record(rec, job, prep, res, log_path)
-    log.debug("%s finished in %.1f s: %s", job.label(), time.monotonic() - t0, rec.status)
+def record_of(ej: ExecJob, prep: Prepared, outcome: Outcome) -> RunRecord:
+    """The run record of a job that ran, from its outcome: one way, whichever executor ran it."""
+    rec = _base_record(ej.job, prep)
+    rec.started_at = _iso(outcome.where.get("start"))
+    rec.ended_at = _iso(outcome.where.get("end"))
+    finish_record(rec, ej.job, prep, outcome.result, ej.log_path)
+    rec.task_info["exec"] = outcome.where
     return rec
+
+
+def run_job(job: Job, prep: Prepared, cfg: RunConfig, out: Path) -> RunRecord:
+    """Run one job on this machine and score it; always returns a record."""
+    ej = exec_job(job, prep, cfg, out)
+    with LocalExecutor(1, job.cores) as executor:
+        for _, outcome in executor.run([ej]):
+            return record_of(ej, prep, outcome)
+    raise AssertionError("the executor returned no outcome")  # run yields one per job
 
 
 def finish_record(rec: RunRecord, job: Job, prep: Prepared, res: SandboxResult, log_path: Path) -> RunRecord:

@@ -79,7 +79,7 @@ class Int:
         return sorted({int(round(v)) for v in raw})
 
     def contains(self, v: Any) -> bool:
-        return isinstance(v, (int, np.integer)) and self.low <= v <= self.high
+        return isinstance(v, int | np.integer) and bool(self.low <= v <= self.high)
 
 
 @dataclass(frozen=True)

@@ -1,35 +1,21 @@
 """The sandboxed child: ``python -m harness.execution.child RUN_DIR``.
 
-It reads ``job.json``, pins itself to the job's cores, loads the data the parent
-wrote (train and valid with labels, test features without labels), starts the
-adapter (not charged), fits it (charged), predicts the test features and writes
-the predictions as ``.npy`` plus a ``result.json``. Progress goes to
-``events.jsonl`` so the parent knows when the budget starts; trials go to
-``trials.jsonl`` as they end, so they survive a kill.
+It reads its job, pins itself to the job's cores, loads the data the parent wrote (train and
+valid with labels, test features without labels), starts the adapter (not charged), fits it
+(charged), predicts the test features and writes the predictions and its result. Progress
+events tell the parent when the budget starts; trials are written as they end, so they survive
+a kill. Every file and event is :mod:`harness.execution.protocol`'s.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import sys
 import time
 import traceback
 from pathlib import Path
 from typing import Any
-
-
-def _emit(path: Path, event: str, **fields: Any) -> None:
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps({"event": event, "t": time.time(), **fields}) + "\n")
-        fh.flush()
-
-
-def _write_json_atomic(path: Path, obj: Any) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(obj, default=str), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _last_line(exc: BaseException) -> str:
@@ -46,10 +32,10 @@ def _watch_parent(parent: int) -> None:
         while True:
             time.sleep(0.5)
             if os.getppid() != parent:
-                marker = os.environ.get("HARNESS_SANDBOX_ID")
-                if marker:
-                    from harness.execution.proctree import marked_processes
+                from harness.execution.proctree import MARKER_VAR, marked_processes
 
+                marker = os.environ.get(MARKER_VAR)
+                if marker:
                     for p in marked_processes(marker):
                         if p.pid != os.getpid():
                             try:
@@ -62,53 +48,38 @@ def _watch_parent(parent: int) -> None:
 
 
 def run(run_dir: Path) -> int:
-    _watch_parent(int(os.environ.get("HARNESS_PARENT_PID") or os.getppid()))
-    job = json.loads((run_dir / "job.json").read_text(encoding="utf-8"))
-    events = run_dir / "events.jsonl"
-    if job.get("core_ids"):
+    from harness.execution import protocol
+
+    _watch_parent(int(os.environ.get(protocol.PARENT_PID_VAR) or os.getppid()))
+    import numpy as np
+
+    from adapters.base import FitContext, TaskNotSupported, Trial
+    from adapters.registry import create_adapter
+
+    job = protocol.read_job(run_dir)
+    if job.core_ids:
         try:
-            os.sched_setaffinity(0, set(job["core_ids"]))
+            os.sched_setaffinity(0, set(job.core_ids))
         except (AttributeError, OSError):
             pass
-    _emit(events, "started", pid=os.getpid())
+    protocol.emit(run_dir, protocol.STARTED, pid=os.getpid())
     t0 = time.monotonic()
     result: dict[str, Any] = {"status": "failed", "phase": "start-up"}
     adapter = None
     try:
-        import numpy as np
-        import pandas as pd
-
-        from adapters.base import FitContext, FitData, TaskInfo, TaskNotSupported, Trial
-        from adapters.registry import create_adapter
-
-        t = job["task"]
-        task = TaskInfo(
-            name=t["name"],
-            problem_type=t["problem_type"],
-            metric=t["metric"],
-            classes=tuple(t.get("classes") or ()),
-            image_shape=tuple(t["image_shape"]) if t.get("image_shape") else None,
-        )
-        data_dir = Path(job["data_dir"])
-        data = FitData(
-            X_train=pd.read_parquet(data_dir / "X_train.parquet"),
-            y_train=np.load(data_dir / "y_train.npy", allow_pickle=False),
-            X_valid=pd.read_parquet(data_dir / "X_valid.parquet"),
-            y_valid=np.load(data_dir / "y_valid.npy", allow_pickle=False),
-            task=task,
-        )
-        X_test = pd.read_parquet(data_dir / "X_test.parquet")
-        workdir = run_dir / "work"
+        task = job.task
+        data, X_test = protocol.read_data(Path(job.data_dir), task)
+        workdir = run_dir / protocol.WORK_DIR
         workdir.mkdir(exist_ok=True)
         ctx = FitContext(
-            budget_s=float(job["budget_s"]),
-            seed=int(job["seed"]),
-            cores=int(job["cores"]),
-            memory_gb=float(job["memory_gb"]),
+            budget_s=job.budget_s,
+            seed=job.seed,
+            cores=job.cores,
+            memory_gb=job.memory_gb,
             workdir=str(workdir),
         )
         try:
-            adapter = create_adapter(job["adapter"])
+            adapter = create_adapter(job.adapter)
             adapter.check_task(task)
             adapter.start(ctx)
         except TaskNotSupported as exc:
@@ -117,30 +88,27 @@ def run(run_dir: Path) -> int:
         startup_s = time.monotonic() - t0
         result.update(startup_s=startup_s, versions=adapter.versions(), phase="fit")
 
-        trial_file = open(run_dir / "trials.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+        trials = protocol.TrialWriter(run_dir)
         ctx = dataclasses.replace(ctx, fit_start=time.monotonic())
 
         def log_trial(trial: Trial) -> None:
             if not trial.elapsed_s:
                 trial.elapsed_s = time.monotonic() - ctx.fit_start
-            trial_file.write(json.dumps(dataclasses.asdict(trial), default=str) + "\n")
-            trial_file.flush()
+            trials.write(trial)
 
-        _emit(events, "fit_start", startup_s=startup_s)
+        protocol.emit(run_dir, protocol.FIT_START, startup_s=startup_s)
         adapter.fit(data, ctx, log_trial)
         fit_s = time.monotonic() - ctx.fit_start
-        _emit(events, "fit_end", fit_s=fit_s)
-        trial_file.close()
+        protocol.emit(run_dir, protocol.FIT_END, fit_s=fit_s)
+        trials.close()
 
         result.update(phase="predict", fit_s=fit_s)
         t1 = time.monotonic()
         y_pred = np.asarray(adapter.predict(X_test))
         proba = adapter.predict_proba(X_test) if task.is_classification else None
         predict_s = time.monotonic() - t1
-        _emit(events, "predict_end", predict_s=predict_s)
-        np.save(run_dir / "y_pred.npy", _plain(y_pred), allow_pickle=False)
-        if proba is not None:
-            np.save(run_dir / "proba.npy", np.asarray(proba, dtype=float), allow_pickle=False)
+        protocol.emit(run_dir, protocol.PREDICT_END, predict_s=predict_s)
+        protocol.write_predictions(run_dir, y_pred, proba)
         result.update(status="ok", predict_s=predict_s, best_config=adapter.best_config(), phase="done")
     except BaseException as exc:  # noqa: BLE001 - every failure becomes a result row
         traceback.print_exc()
@@ -149,22 +117,12 @@ def run(run_dir: Path) -> int:
         if adapter is not None:
             try:
                 adapter.close()
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - the result is written whatever close does
                 traceback.print_exc()
-        _write_json_atomic(run_dir / "result.json", result)
+        protocol.write_result(run_dir, result)
         sys.stdout.flush()
         sys.stderr.flush()
     return 0
-
-
-def _plain(a: Any) -> Any:
-    """Predictions as a numeric array (never object dtype, which would need pickling)."""
-    import numpy as np
-
-    arr = np.asarray(a)
-    if arr.dtype == object:
-        arr = arr.astype(float)
-    return arr
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ Design (see :mod:`harness.execution.dask_worker` for the worker side):
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import queue
 import shutil
@@ -37,29 +36,32 @@ import tempfile
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from harness.config import Job
 from harness.errors import HarnessError
+from harness.execution import protocol
+from harness.execution.base import ExecJob, Executor, Outcome, StartCallback
 from harness.execution.dask_worker import DIED_TWICE, MAX_DEATHS, START_TOPIC, run_remote
-from harness.execution.sandbox import SandboxResult
+from harness.execution.protocol import SandboxResult
 
 log = logging.getLogger(__name__)
 
 WORKER_WAIT_S = 60.0
-DATA_FILES = ("X_train.parquet", "X_valid.parquet", "X_test.parquet", "y_train.npy", "y_valid.npy")
 
 
 @dataclass(frozen=True)
 class RemoteJob:
-    job: Job
-    sandbox: dict[str, Any]  # asdict(SandboxJob); data_dir and core_ids are set on the worker
+    exec_job: ExecJob
+    sandbox: dict[str, Any]  # protocol.job_to_dict; data_dir and core_ids are set on the worker
     data_name: str
+
+    @property
+    def job(self) -> Job:
+        return self.exec_job.job
 
 
 @dataclass
@@ -77,10 +79,10 @@ class RemoteOutcome:
     info: dict[str, Any] = field(default_factory=dict)  # where and when it ran
 
 
-def data_bundle(data_dir: Path, fingerprint: str, seed: int) -> tuple[str, dict[str, bytes]]:
+def data_bundle(data_dir: Path) -> tuple[str, dict[str, bytes]]:
     """The prepared files of ``data_dir`` and their content-hash name."""
-    files = {name: (data_dir / name).read_bytes() for name in DATA_FILES if (data_dir / name).exists()}
-    h = hashlib.sha256(f"{fingerprint}\0{seed}".encode())
+    files = protocol.read_data_files(data_dir)
+    h = hashlib.sha256()
     for name in sorted(files):
         h.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
     return f"harness-data-{h.hexdigest()[:32]}", files
@@ -90,7 +92,7 @@ def _bundle(files: dict[str, bytes]) -> dict[str, bytes]:
     return files
 
 
-class DaskExecutor:
+class DaskExecutor(Executor):
     """Runs jobs on a Dask cluster: an existing one (``scheduler``) or a local one started here."""
 
     def __init__(self, scheduler: str | None, parallel: int = 1, cores: int = 1) -> None:
@@ -150,9 +152,6 @@ class DaskExecutor:
                 f"`dask worker {self.scheduler} --nthreads N --resources cores=N`"
             ) from None
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         if self.client is not None:
@@ -217,8 +216,28 @@ class DaskExecutor:
 
     # --- jobs ---
     def run(
-        self, jobs: list[RemoteJob], on_start: Callable[[Job], None] | None = None
-    ) -> Iterator[tuple[Job, RemoteOutcome]]:
+        self, jobs: Sequence[ExecJob], on_start: StartCallback | None = None
+    ) -> Generator[tuple[ExecJob, Outcome], None, None]:
+        """Publish the jobs' data, run them, and write each log where the driver keeps it."""
+        names: dict[str, str] = {}
+        bundles: dict[str, dict[str, bytes]] = {}
+        for data_dir in {ej.sandbox.data_dir for ej in jobs}:
+            names[data_dir], bundles[names[data_dir]] = data_bundle(Path(data_dir))
+        self.publish(bundles)
+        del bundles
+        remote = [RemoteJob(ej, protocol.job_to_dict(ej.sandbox), names[ej.sandbox.data_dir]) for ej in jobs]
+        outcomes = self._run_remote(remote, on_start)
+        try:
+            for r, outcome in outcomes:
+                r.exec_job.log_path.parent.mkdir(parents=True, exist_ok=True)
+                r.exec_job.log_path.write_bytes(outcome.log)
+                yield r.exec_job, Outcome(outcome.result, outcome.info)
+        finally:
+            outcomes.close()  # stopped early: cancel what still runs on the cluster
+
+    def _run_remote(
+        self, jobs: list[RemoteJob], on_start: StartCallback | None
+    ) -> Generator[tuple[RemoteJob, RemoteOutcome], None, None]:
         """Run ``jobs`` (longest first) and yield each one's outcome as it completes."""
         from distributed import as_completed
 
@@ -257,7 +276,7 @@ class DaskExecutor:
                         a = inflight.pop(key)
                         a.future.cancel()
                         if a.deaths + deaths >= MAX_DEATHS:
-                            yield a.remote.job, RemoteOutcome(SandboxResult("failed", reason=DIED_TWICE))
+                            yield a.remote, RemoteOutcome(SandboxResult("failed", reason=DIED_TWICE))
                         else:
                             send(a.remote, None, a.deaths + deaths)
                 while not started.empty():
@@ -270,9 +289,9 @@ class DaskExecutor:
                     continue
                 refreshed = 0.0  # a place just freed: look again before submitting
                 for fut in ac.next_batch(block=False):
-                    a = inflight.pop(fut.key, None)
-                    if a is None:
+                    if fut.key not in inflight:
                         continue  # replaced by a new submission
+                    a = inflight.pop(fut.key)
                     outcome = self._outcome(fut)
                     fut.release()
                     job = a.remote.job
@@ -282,7 +301,7 @@ class DaskExecutor:
                             todo.insert(0, a.remote)
                             continue
                         outcome.result.status = "failed"
-                    yield job, outcome
+                    yield a.remote, outcome
         finally:
             try:
                 self.client.unsubscribe_topic(START_TOPIC)
@@ -356,15 +375,4 @@ class DaskExecutor:
 
 
 def _from_payload(p: dict[str, Any]) -> RemoteOutcome:
-    res = SandboxResult(status=p.get("status", "failed"), reason=p.get("reason"))
-    for name in ("startup_s", "fit_s", "predict_s", "cpu_s", "peak_mem_mb"):
-        setattr(res, name, p.get(name))
-    res.best_config = p.get("best_config") or {}
-    res.versions = p.get("versions") or {}
-    res.trials = p.get("trials") or []
-    res.killed = int(p.get("killed") or 0)
-    for name in ("y_pred", "proba"):
-        blob = p.get(name)
-        if blob is not None:
-            setattr(res, name, np.load(io.BytesIO(blob), allow_pickle=False))
-    return RemoteOutcome(res, p.get("log") or b"", p.get("exec") or {})
+    return RemoteOutcome(protocol.result_from_payload(p), p.get("log") or b"", p.get("exec") or {})

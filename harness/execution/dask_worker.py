@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import shutil
@@ -26,7 +25,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -92,14 +90,14 @@ def _deaths(client: Any, key: str) -> int:
 
 
 def run_remote(job: dict[str, Any], data_name: str, job_key: str, prior_deaths: int = 0) -> dict[str, Any]:
-    """The Dask task: run one sandbox job (``asdict(SandboxJob)``) on this worker; plain data back.
+    """The Dask task: run one sandbox job (``protocol.job_to_dict``) on this worker; plain data back.
 
     ``prior_deaths``: how often workers died under earlier submissions of the same job.
     """
     from distributed import get_client, get_worker, rejoin, secede
 
     worker = get_worker()
-    key = worker.get_current_task()
+    key = str(worker.get_current_task())  # harness tasks have string keys (``harness-job-...``)
     client = get_client()
     deaths = prior_deaths + _deaths(client, key)
     info: dict[str, Any] = {
@@ -140,9 +138,8 @@ def run_remote(job: dict[str, Any], data_name: str, job_key: str, prior_deaths: 
 
 def _run_sandbox(job: dict[str, Any], cancelled: Callable[[], bool], info: dict[str, Any]) -> dict[str, Any]:
     """Run the job in its sandbox from this thread; kill the sandbox if the task is cancelled."""
-    import numpy as np
-
-    from harness.execution.sandbox import SandboxJob, run_in_sandbox
+    from harness.execution import protocol
+    from harness.execution.sandbox import run_in_sandbox
 
     run_dir = Path(tempfile.mkdtemp(prefix="harness-job-", dir=_mkdir(cache_root() / "runs")))
     log_path = run_dir / "job.log"
@@ -154,18 +151,13 @@ def _run_sandbox(job: dict[str, Any], cancelled: Callable[[], bool], info: dict[
     try:
         watch.start()
         info["start"] = time.time()
-        res = run_in_sandbox(SandboxJob(**{**job, "core_ids": tuple(job["core_ids"])}), log_path)
+        res = run_in_sandbox(protocol.job_from_dict(job), log_path)
         info["end"] = time.time()
         done.set()
         watch.join()
         if stopped:
             raise Cancelled("the task was cancelled: its driver went away or the worker closes")
-        out: dict[str, Any] = {f.name: getattr(res, f.name) for f in fields(res)}
-        for name in ("y_pred", "proba"):
-            if out[name] is not None:
-                buf = io.BytesIO()
-                np.save(buf, out[name], allow_pickle=False)
-                out[name] = buf.getvalue()
+        out = protocol.result_to_payload(res)
         out["log"] = _read_capped(log_path)
         return out
     finally:

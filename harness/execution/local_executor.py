@@ -1,29 +1,35 @@
 """Local executor: runs jobs at once in threads (each job is its own sandboxed child), packed by cores.
 
-The machine's share is a pool of ``parallel x cores`` core ids (from the cores this process may
+:class:`CorePacker` decides which job runs when on which cores; :class:`LocalExecutor` is the
+:class:`~harness.execution.base.Executor` that runs sandbox jobs with it. The machine's share is a pool of ``parallel x cores`` core ids (from the cores this process may
 use). A job takes ``cores_of(job)`` ids from the pool for as long as it runs and the sandbox pins
 its child to them (``os.sched_setaffinity``), so the jobs never use more cores than the pool holds
 and never share a core. Jobs start longest first (by ``cost``), so the suite ends early; when the
 first job in that order does not fit, a later one that does fit is started only if it is expected
 to end before enough cores free up for the first (backfilling that never delays the longest job).
 The next job is started before a finished job is handed back, so storing a result never leaves a
-core idle. (The runner also leases a job's cores machine-wide, :mod:`harness.execution.cores`, so another
-command on the same machine cannot pin a job to them.)
+core idle. Each job also leases its cores machine-wide (:mod:`harness.execution.cores`), so another
+command on the same machine cannot pin a job to them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import queue
+import socket
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 from harness.errors import HarnessError
-from harness.execution.cores import allowed_cores
+from harness.execution.base import ExecJob, Executor, Outcome, StartCallback
+from harness.execution.cores import Cancelled, allowed_cores, leased_cores
+from harness.execution.protocol import SandboxResult
+from harness.execution.sandbox import abort_all, aborted, reset_abort, run_in_sandbox
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +61,7 @@ class _Running(Generic[T]):
     expected_end: float
 
 
-class LocalExecutor:
+class CorePacker:
     """Runs ``fn(job, core_ids)`` for many jobs on ``parallel x cores`` cores of this machine."""
 
     def __init__(self, parallel: int, cores: int, abort: Callable[[], None] | None = None) -> None:
@@ -121,7 +127,7 @@ class LocalExecutor:
                 launch(pool)  # before handing the result back: no core idles while it is stored
                 if exc is not None:
                     raise exc
-                yield result  # type: ignore[misc]
+                yield cast(R, result)  # the worker put a result, or an exception raised above
             finished = True
         finally:
             if not finished and running and self.abort is not None:
@@ -153,3 +159,44 @@ class LocalExecutor:
             if need(job) <= len(free) and now + cost(job) <= start_head:
                 return i
         return None
+
+
+class LocalExecutor(Executor):
+    """Runs sandbox jobs on this machine: ``parallel`` at once, each on ``cores`` cores of its own."""
+
+    def __init__(self, parallel: int, cores: int) -> None:
+        self.packer = CorePacker(parallel, cores, abort=abort_all)
+
+    def run(
+        self, jobs: Sequence[ExecJob], on_start: StartCallback | None = None
+    ) -> Generator[tuple[ExecJob, Outcome], None, None]:
+        reset_abort()
+
+        def one(ej: ExecJob, core_ids: tuple[int, ...]) -> tuple[ExecJob, Outcome]:
+            if on_start:
+                on_start(ej.job)
+            asked = time.time()
+            try:
+                # the packer keeps this command's jobs apart; the leases keep other commands off their cores
+                with leased_cores(len(core_ids), aborted, prefer=core_ids) as ids:
+                    start = time.time()
+                    res = run_in_sandbox(dataclasses.replace(ej.sandbox, core_ids=ids), ej.log_path)
+            except Cancelled:  # interrupted while waiting: not stored, it runs again on resume
+                ids, start = core_ids, time.time()
+                res = SandboxResult("aborted", reason="the harness was interrupted")
+            where = {
+                "executor": "local",
+                "host": socket.gethostname(),
+                "core_ids": list(ids),
+                "waited_for_cores_s": round(start - asked, 2),
+                "start": start,
+                "end": time.time(),
+            }
+            return ej, Outcome(res, where)
+
+        yield from self.packer.run(jobs, one, cost=expected_seconds, cores_of=lambda ej: ej.job.cores)
+
+
+def expected_seconds(ej: ExecJob) -> float:
+    """A job's expected seconds, for longest-first ordering: its budget plus start-up and predict."""
+    return ej.job.budget_s + 2.0

@@ -9,7 +9,6 @@ the outcome is a :class:`SandboxResult`, never an exception.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -20,13 +19,11 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-
+from harness.execution import protocol
 from harness.execution.proctree import MARKER_VAR, TreeWatcher, kill_tree, wait_gone
+from harness.execution.protocol import SandboxJob, SandboxResult
 
 log = logging.getLogger(__name__)
 
@@ -63,45 +60,12 @@ def hard_deadline_s(budget_s: float) -> float:
     return budget_s + max(5.0, 0.1 * budget_s)
 
 
-@dataclass(frozen=True)
-class SandboxJob:
-    """What the child needs; written to ``job.json``."""
-
-    adapter: str
-    task: dict[str, Any]  # TaskInfo fields
-    data_dir: str  # holds X_train/X_valid/X_test.parquet, y_train/y_valid.npy
-    budget_s: float
-    seed: int
-    cores: int
-    memory_gb: float
-    core_ids: tuple[int, ...] = ()
-    startup_limit_s: float = 300.0
-    predict_limit_s: float | None = None  # default max(120 s, budget)
-
-
-@dataclass
-class SandboxResult:
-    status: str  # ok, failed, timeout, memory, skipped; "aborted" is never stored
-    reason: str | None = None
-    startup_s: float | None = None
-    fit_s: float | None = None
-    predict_s: float | None = None
-    cpu_s: float | None = None
-    peak_mem_mb: float | None = None
-    y_pred: np.ndarray | None = None
-    proba: np.ndarray | None = None
-    best_config: dict[str, Any] = field(default_factory=dict)
-    versions: dict[str, str] = field(default_factory=dict)
-    trials: list[dict[str, Any]] = field(default_factory=list)
-    killed: int = 0
-
-
 def child_env(cores: int, marker: str) -> dict[str, str]:
     env = dict(os.environ)
     for var in THREAD_VARS:
         env[var] = str(cores)
     env[MARKER_VAR] = marker
-    env["HARNESS_PARENT_PID"] = str(os.getpid())  # the child dies with us, even if we die before it looks
+    env[protocol.PARENT_PID_VAR] = str(os.getpid())  # the child dies with us, even if we die before it looks
     env["PYTHONUNBUFFERED"] = "1"
     env.setdefault("KERAS_BACKEND", "torch")
     # OpenMP threads that spin while waiting steal the core from the rest of the job (measured: a small
@@ -123,7 +87,7 @@ def run_in_sandbox(job: SandboxJob, log_path: Path) -> SandboxResult:
 
 
 def _run(job: SandboxJob, run_dir: Path, log_path: Path) -> SandboxResult:
-    (run_dir / "job.json").write_text(json.dumps(job.__dict__), encoding="utf-8")
+    protocol.write_job(run_dir, job)
     marker = uuid.uuid4().hex
     log_path.parent.mkdir(parents=True, exist_ok=True)
     limit_rss = int(job.memory_gb * 2**30)
@@ -139,7 +103,7 @@ def _run(job: SandboxJob, run_dir: Path, log_path: Path) -> SandboxResult:
             start_new_session=True,
         )
     watcher = TreeWatcher(proc.pid, marker)
-    events = _EventReader(run_dir / "events.jsonl")
+    events = protocol.EventReader(run_dir)
     started = time.time()
     kill_status: str | None = None
     kill_reason = ""
@@ -195,19 +159,19 @@ def _run(job: SandboxJob, run_dir: Path, log_path: Path) -> SandboxResult:
 
 
 def _check_deadlines(
-    job: SandboxJob, events: _EventReader, started: float, now: float, predict_limit: float
+    job: SandboxJob, events: protocol.EventReader, started: float, now: float, predict_limit: float
 ) -> tuple[str | None, str]:
-    if "fit_start" not in events.seen:
+    if protocol.FIT_START not in events.seen:
         if now - started > job.startup_limit_s:
             return "timeout", f"start-up took longer than its limit of {job.startup_limit_s:g} s"
         return None, ""
-    fit_start = events.seen["fit_start"]["t"]
-    if "fit_end" not in events.seen:
+    fit_start = events.seen[protocol.FIT_START]["t"]
+    if protocol.FIT_END not in events.seen:
         hard = hard_deadline_s(job.budget_s)
         if now - fit_start > hard:
             return "timeout", f"fit ran past the hard deadline of {hard:g} s (budget {job.budget_s:g} s)"
         return None, ""
-    if "predict_end" not in events.seen and now - events.seen["fit_end"]["t"] > predict_limit:
+    if protocol.PREDICT_END not in events.seen and now - events.seen[protocol.FIT_END]["t"] > predict_limit:
         return "timeout", f"predict took longer than its limit of {predict_limit:g} s"
     return None, ""
 
@@ -225,26 +189,20 @@ def _reap(proc: subprocess.Popen[bytes]) -> None:
 
 def _collect(
     run_dir: Path,
-    events: _EventReader,
+    events: protocol.EventReader,
     kill_status: str | None,
     kill_reason: str,
     returncode: int | None,
     log_path: Path,
 ) -> SandboxResult:
-    result: dict[str, Any] = {}
-    rpath = run_dir / "result.json"
-    if rpath.exists():
-        try:
-            result = json.loads(rpath.read_text(encoding="utf-8"))
-        except ValueError:
-            result = {}
+    result = protocol.read_result(run_dir)
     res = SandboxResult(status="failed")
-    res.trials = _read_trials(run_dir / "trials.jsonl")
-    res.startup_s = result.get("startup_s", events.seen.get("fit_start", {}).get("startup_s"))
-    if "fit_start" in events.seen:
-        fs = events.seen["fit_start"]["t"]
-        end = events.seen.get("fit_end", {}).get("t")
-        res.fit_s = result.get("fit_s") or ((end or time.time()) - fs)
+    res.trials = protocol.read_trials(run_dir)
+    fit_start = events.seen.get(protocol.FIT_START, {})
+    res.startup_s = result.get("startup_s", fit_start.get("startup_s"))
+    if fit_start:
+        end = events.seen.get(protocol.FIT_END, {}).get("t")
+        res.fit_s = result.get("fit_s") or ((end or time.time()) - fit_start["t"])
     res.predict_s = result.get("predict_s")
     res.best_config = result.get("best_config") or {}
     res.versions = result.get("versions") or {}
@@ -254,9 +212,7 @@ def _collect(
     status = result.get("status")
     if status == "ok":
         try:
-            res.y_pred = np.load(run_dir / "y_pred.npy", allow_pickle=False)
-            if (run_dir / "proba.npy").exists():
-                res.proba = np.load(run_dir / "proba.npy", allow_pickle=False)
+            res.y_pred, res.proba = protocol.read_predictions(run_dir)
             res.status = "ok"
         except (OSError, ValueError) as exc:
             res.reason = f"predictions could not be read: {exc}"
@@ -266,16 +222,10 @@ def _collect(
         reason = result.get("reason") or "unknown error"
         res.reason = reason if status == "skipped" else f"{reason} (in {phase})"
     else:
-        phase = _phase(events)
-        res.reason = f"child exited with {_describe_exit(returncode)} during {phase}" + _tail(log_path)
+        res.reason = f"child exited with {_describe_exit(returncode)} during {events.phase()}" + _tail(
+            log_path
+        )
     return res
-
-
-def _phase(events: _EventReader) -> str:
-    for ev, name in (("predict_end", "clean-up"), ("fit_end", "predict"), ("fit_start", "fit")):
-        if ev in events.seen:
-            return name
-    return "start-up"
 
 
 def _describe_exit(code: int | None) -> str:
@@ -299,20 +249,6 @@ def _tail(log_path: Path) -> str:
     return f": {lines[-1].strip()[:300]}" if lines else ""
 
 
-def _read_trials(path: Path) -> list[dict[str, Any]]:
-    trials: list[dict[str, Any]] = []
-    if not path.exists():
-        return trials
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            t = json.loads(line)
-        except ValueError:
-            continue  # a line cut by a kill
-        if isinstance(t, dict) and isinstance(t.get("config", {}), dict):
-            trials.append(t)
-    return trials
-
-
 def _cap_log(log_path: Path) -> None:
     try:
         if log_path.stat().st_size > MAX_LOG_BYTES:
@@ -322,31 +258,3 @@ def _cap_log(log_path: Path) -> None:
                 fh.write(b"\n[harness: log cut at the size limit]\n")
     except OSError:
         pass
-
-
-class _EventReader:
-    """Reads ``events.jsonl`` incrementally."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.offset = 0
-        self.seen: dict[str, dict[str, Any]] = {}
-
-    def poll(self) -> None:
-        try:
-            with open(self.path, "rb") as fh:
-                fh.seek(self.offset)
-                chunk = fh.read()
-        except OSError:
-            return
-        end = chunk.rfind(b"\n")
-        if end < 0:
-            return
-        self.offset += end + 1
-        for line in chunk[: end + 1].splitlines():
-            try:
-                ev = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(ev, dict) and "event" in ev:
-                self.seen.setdefault(ev["event"], ev)

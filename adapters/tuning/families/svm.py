@@ -7,7 +7,7 @@ from typing import Any
 
 from adapters.base import TaskInfo
 from adapters.tuning.families.base import DATA_FRACTION, Family, Model, Resource, SklearnModel
-from adapters.tuning.spaces import Categorical, Float, Int, Space
+from adapters.tuning.spaces import Categorical, Float, Int, Param, Space
 
 MAX_ITER = 200_000  # libsvm iterations: bounds the rare configuration that would run for minutes
 
@@ -17,7 +17,7 @@ class SvmFamily(Family):
     description = "support vector machine (SVC with sigmoid-calibrated probabilities, or SVR)"
 
     def space(self, task: TaskInfo) -> Space:
-        params = {
+        params: dict[str, Param] = {
             "C": Float(1e-2, 1e2, log=True),
             "kernel": Categorical(("rbf", "poly", "linear")),
             "gamma": Float(1e-4, 0.3, log=True, condition=("kernel", ("rbf", "poly"))),

@@ -154,5 +154,7 @@ class TorchModel(Model):
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         if self.task.is_classification:
-            return self.predict_proba(X).argmax(axis=1)
+            proba = self.predict_proba(X)
+            assert proba is not None  # a classifier always has probabilities
+            return proba.argmax(axis=1)
         return self._outputs(self._tensor(X)).numpy()[:, 0].astype(float) * self.y_std + self.y_mean

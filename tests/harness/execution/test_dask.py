@@ -24,6 +24,7 @@ import psutil
 import pytest
 
 from harness.cli import main
+from harness.execution import protocol
 from harness.execution.cores import Cancelled, leased_cores
 from harness.execution.dask_worker import ensure_data
 from harness.execution.local_executor import allowed_cores
@@ -84,7 +85,7 @@ class Cluster:
         return found
 
     def job_of(self, sandbox: psutil.Process) -> dict[str, Any]:
-        return json.loads((Path(sandbox.cmdline()[-1]) / "job.json").read_text())
+        return protocol.job_to_dict(protocol.read_job(Path(sandbox.cmdline()[-1])))
 
     def wait_workers(self, n: int, timeout: float = 60) -> None:
         from distributed import Client
@@ -182,7 +183,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 def fitting(sandbox: psutil.Process) -> bool:
     try:
-        return "fit_start" in (Path(sandbox.cmdline()[-1]) / "events.jsonl").read_text()
+        events = protocol.EventReader(Path(sandbox.cmdline()[-1]))
+        events.poll()
+        return protocol.FIT_START in events.seen
     except (OSError, psutil.Error):
         return False
 

@@ -16,7 +16,7 @@ import pytest
 from harness.cli import main
 from harness.errors import HarnessError
 from harness.execution.cores import leased_cores
-from harness.execution.local_executor import LocalExecutor, _Running, allowed_cores, core_pool
+from harness.execution.local_executor import CorePacker, _Running, allowed_cores, core_pool
 from harness.store import Store
 from tests.conftest import harness_cmd, sigint_as_in_a_terminal
 
@@ -63,7 +63,7 @@ def test_pool_never_exceeds_the_machine() -> None:
 def test_longest_first_and_full() -> None:
     rec = Recorder()
     jobs = [(f"j{i}", d, 1) for i, d in enumerate([0.1, 0.3, 0.2, 0.3, 0.1, 0.2, 0.1, 0.3])]
-    ex = LocalExecutor(parallel=2, cores=1)
+    ex = CorePacker(parallel=2, cores=1)
     t0 = time.monotonic()
     done = list(ex.run(jobs, rec, cost=lambda j: j[1]))
     wall = time.monotonic() - t0
@@ -82,7 +82,7 @@ def test_mixed_cores_are_packed_without_oversubscription() -> None:
     """Jobs of 1 and 2 cores on a pool of 2: never more than 2 cores held, the 2-core job not starved."""
     rec = Recorder()
     jobs = [("big", 0.3, 2)] + [(f"s{i}", 0.15, 1) for i in range(6)]
-    ex = LocalExecutor(parallel=2, cores=1)
+    ex = CorePacker(parallel=2, cores=1)
     done = list(ex.run(jobs, rec, cost=lambda j: j[1], cores_of=lambda j: j[2]))
     assert sorted(done) == sorted(j[0] for j in jobs)
     assert max_cores_in_use(rec.events) == 2
@@ -96,10 +96,10 @@ def test_backfill_only_what_ends_before_the_head_job_can_start() -> None:
     running = {0: _Running(("busy", 1), (0,), now + 0.3)}
     todo = [("head", 2), ("late", 1), ("short", 1)]
     cost = {"head": 1.0, "late": 0.5, "short": 0.2}
-    pick = LocalExecutor._pick(todo, [1], running, lambda j: j[1], lambda j: cost[j[0]])
+    pick = CorePacker._pick(todo, [1], running, lambda j: j[1], lambda j: cost[j[0]])
     assert pick == 2
-    assert LocalExecutor._pick(todo[:2], [1], running, lambda j: j[1], lambda j: cost[j[0]]) is None
-    assert LocalExecutor._pick(todo, [0, 1], {}, lambda j: j[1], lambda j: cost[j[0]]) == 0
+    assert CorePacker._pick(todo[:2], [1], running, lambda j: j[1], lambda j: cost[j[0]]) is None
+    assert CorePacker._pick(todo, [0, 1], {}, lambda j: j[1], lambda j: cost[j[0]]) == 0
 
 
 def test_error_in_a_job_stops_the_run_and_calls_abort() -> None:
@@ -111,7 +111,7 @@ def test_error_in_a_job_stops_the_run_and_calls_abort() -> None:
         time.sleep(0.2)
         return job
 
-    ex = LocalExecutor(parallel=min(2, CORES), cores=1, abort=aborted.set)
+    ex = CorePacker(parallel=min(2, CORES), cores=1, abort=aborted.set)
     with pytest.raises(RuntimeError, match="boom"):
         list(ex.run([0, 1, 2], fn))
     assert aborted.is_set() or CORES < 2

@@ -11,7 +11,9 @@ import pandas as pd
 import psutil
 import pytest
 
-from harness.execution.sandbox import SandboxJob, hard_deadline_s, run_in_sandbox
+from adapters.base import TaskInfo
+from harness.execution.protocol import SandboxJob, write_data
+from harness.execution.sandbox import hard_deadline_s, run_in_sandbox
 
 pytestmark = pytest.mark.usefixtures("plugin_path", "no_leaks")
 
@@ -20,26 +22,17 @@ pytestmark = pytest.mark.usefixtures("plugin_path", "no_leaks")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("data")
     rng = np.random.default_rng(0)
-    for name, n in (("train", 60), ("valid", 20), ("test", 20)):
-        X = pd.DataFrame({"a": rng.normal(size=n), "b": pd.Categorical(rng.choice(["x", "y"], n))})
-        X.to_parquet(d / f"X_{name}.parquet")
-        if name != "test":
-            np.save(d / f"y_{name}.npy", rng.integers(0, 2, n))
+
+    def X(n: int) -> pd.DataFrame:
+        return pd.DataFrame({"a": rng.normal(size=n), "b": pd.Categorical(rng.choice(["x", "y"], n))})
+
+    write_data(d, X(60), rng.integers(0, 2, 60), X(20), rng.integers(0, 2, 20), X(20))
     return d
 
 
-def job(data_dir: Path, adapter: str, budget: float = 1.0, **kw: object) -> SandboxJob:
-    task = {"name": "toy", "problem_type": "binary", "metric": "accuracy", "classes": ["no", "yes"]}
-    return SandboxJob(
-        adapter=adapter,
-        task=task,
-        data_dir=str(data_dir),
-        budget_s=budget,
-        seed=0,
-        cores=1,
-        memory_gb=kw.pop("memory_gb", 2.0),
-        **kw,
-    )  # type: ignore[arg-type]
+def job(data_dir: Path, adapter: str, budget: float = 1.0, memory_gb: float = 2.0) -> SandboxJob:
+    task = TaskInfo("toy", "binary", "accuracy", ("no", "yes"))
+    return SandboxJob(adapter, task, str(data_dir), budget_s=budget, seed=0, cores=1, memory_gb=memory_gb)
 
 
 def test_good_adapter_returns_predictions_and_trials(data_dir: Path, tmp_path: Path) -> None:
