@@ -7,8 +7,8 @@ The benchmark, as defined below: every tuning strategy on its default family, ``
 the four AutoML engines, on titanic, breast_cancer, wine, diabetes, digits and boston at 30 s, and
 titanic also at 120 s; 3 seeds, 1 core per run, 2 runs at a time (a 2-core machine). It runs the
 harness CLI once per part; the store resumes, so an interrupted benchmark is finished by running the
-same command again. A task that cannot be loaded (boston needs OpenML: without network and without
-a cached copy) is left out with one line saying why, and recorded in the provenance.
+same command again. A task that cannot be loaded here (an OpenML data set without network and
+without a cached copy) is left out with one line saying why, and recorded in the provenance.
 
 Afterwards it writes the harness reports (leaderboards, plots, summary.md, runs.csv, HTML) into
 ``results/published/`` (the rest of ``results/`` is the default output of your own runs),

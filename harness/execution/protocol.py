@@ -61,9 +61,6 @@ FIT_START = "fit_start"  # start-up done: the budget starts now (startup_s)
 FIT_END = "fit_end"  # fit returned (fit_s)
 PREDICT_END = "predict_end"  # predictions made (predict_s)
 
-# --- statuses a run can end with ----------------------------------------------------------------
-STATUSES = ("ok", "failed", "timeout", "memory", "skipped")  # "aborted" is never stored
-
 
 @dataclass(frozen=True)
 class SandboxJob:
@@ -85,7 +82,7 @@ class SandboxJob:
 class SandboxResult:
     """The outcome of one sandboxed run, whatever happened (never an exception)."""
 
-    status: str  # one of STATUSES, or "aborted" (interrupted: run again on resume, never stored)
+    status: str  # harness.store.STATUSES, or "aborted" (interrupted: runs again on resume, never stored)
     reason: str | None = None
     startup_s: float | None = None
     fit_s: float | None = None

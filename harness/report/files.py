@@ -21,6 +21,7 @@ from harness.report.markdown import task_markdown
 from harness.report.summary import summarise, summary_markdown
 from harness.report.task import analyse, render_plots
 from harness.store import RunRecord, Store
+from tasks.splits import protocol_of
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ CSV_COLUMNS = [
     "n_trials",
 ]
 CSV_TAIL = ["valid_score", "startup_s", "predict_s", "cpu_s", "peak_mem_mb", "cores", "memory_gb", "reason"]
+CSV_SPLIT = ["protocol", "fold"]  # last: the columns before them keep their places
 
 
 def task_dir_name(task: str) -> str:
@@ -52,12 +54,13 @@ def write_runs_csv(runs: list[RunRecord], path: Path) -> None:
     tmp = path.with_suffix(".csv.tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(CSV_COLUMNS + metrics + CSV_TAIL)
+        w.writerow(CSV_COLUMNS + metrics + CSV_TAIL + CSV_SPLIT)
         for r in runs:
             w.writerow(
                 [getattr(r, c) for c in CSV_COLUMNS]
                 + [r.metrics.get(m) for m in metrics]
                 + [getattr(r, c) for c in CSV_TAIL]
+                + [protocol_of(r.split), r.split.get("fold")]
             )
     os.replace(tmp, path)
 

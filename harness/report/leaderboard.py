@@ -20,6 +20,7 @@ from tabulate import tabulate
 from harness.report import stats
 from harness.store import RunRecord
 from tasks.metrics import METRICS
+from tasks.splits import HOLDOUT, protocol_of
 
 DEFAULT_ADAPTER = "default"
 KILLED = ("timeout", "memory")
@@ -94,7 +95,12 @@ class Board:
     budget_s: float
     rows: list[AdapterRow]  # best first
     ranking: stats.Ranking
-    seeds: list[int] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=list)  # the seeds, or the folds of a fold protocol
+    by_fold: bool = False  # runs are paired by test fold, not by seed
+
+    @property
+    def repetition(self) -> str:
+        return "fold" if self.by_fold else "seed"
 
     def row(self, adapter: str) -> AdapterRow | None:
         return next((r for r in self.rows if r.adapter == adapter), None)
@@ -111,11 +117,21 @@ class Board:
         return (max if self.greater_is_better else min)(scored, key=lambda r: r.mean or 0.0)
 
 
+def board_task(r: RunRecord) -> str:
+    """The task as a board names it: with its split protocol unless that is the seeded holdout.
+
+    Runs of different protocols (``wine`` and ``wine [cv5]``) are different experiments: they are
+    never on one board, never paired and never averaged.
+    """
+    protocol = protocol_of(r.split)
+    return r.task if protocol == HOLDOUT else f"{r.task} [{protocol}]"
+
+
 def build_boards(runs: list[RunRecord]) -> list[Board]:
-    """One board per (task, budget), in task then budget order."""
+    """One board per (task and protocol, budget), in task then budget order."""
     groups: dict[tuple[str, float], list[RunRecord]] = defaultdict(list)
     for r in runs:
-        groups[(r.task, r.budget_s)].append(r)
+        groups[(board_task(r), r.budget_s)].append(r)
     return [_board(task, budget, rs) for (task, budget), rs in sorted(groups.items())]
 
 
@@ -143,7 +159,7 @@ def _board(task: str, budget: float, runs: list[RunRecord]) -> Board:
     order = ranking.order({r.adapter: r.mean for r in rows}, better)
     rows = [by_name(rows)[a] for a in order]
     seeds = sorted({r.seed for r in runs})
-    return Board(task, metric, better, budget, rows, ranking, seeds)
+    return Board(task, metric, better, budget, rows, ranking, seeds, "cv" in protocol_of(runs[0].split))
 
 
 def by_name(rows: list[AdapterRow]) -> dict[str, AdapterRow]:
@@ -223,7 +239,7 @@ def board_rows(
         "rank",
         "adapter",
         f"{board.metric} (test)",
-        "seeds ok",
+        f"{board.repetition}s ok",
         "vs default",
         "valid",
         "valid − test",
