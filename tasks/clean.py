@@ -266,10 +266,22 @@ def _id_like(name: str, col: pd.Series) -> bool:
 
 
 def _image_features(frame: pd.DataFrame, source: str) -> pd.DataFrame:
-    bad = [c for c in frame.columns if not _is_numeric(frame[c])]
+    """Pixels as float32; text of numbers (a CSV file read as text) is read as numbers."""
+    bad: list[str] = []
+
+    def numbers(col: pd.Series) -> pd.Series:
+        if _is_numeric(col):
+            return col
+        text = _text(col)
+        out = pd.to_numeric(text, errors="coerce")
+        if (out.isna() & text.notna()).any():
+            bad.append(str(col.name))
+        return out
+
+    pixels = frame.apply(numbers)
     if bad:
         raise HarnessError(f"image data {source} has non-numeric pixel columns ({', '.join(bad[:5])})")
-    return frame.astype(np.float32).reset_index(drop=True)
+    return pixels.astype(np.float32).reset_index(drop=True)
 
 
 # --- helpers ---

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,6 +90,9 @@ def load_dataset(spec: TaskSpec, data_dir: Path | None = None) -> Dataset:
         if spec.test_file or spec.test_column:
             frame, row_folds = _given_test_rows(spec, frame, notes)
             given_protocol = GIVEN_TEST
+        hint = None if spec.image_shape else image_shape_hint(frame.drop(columns=[target], errors="ignore"))
+        if hint:  # before cleaning, which drops the constant pixels of the borders
+            notes.append(hint)
     else:
         raise HarnessError(f"task {spec.name} has an unknown source {spec.source!r}")
     cleaned = clean(
@@ -122,6 +126,25 @@ def load_dataset(spec: TaskSpec, data_dir: Path | None = None) -> Dataset:
         notes=tuple(notes) + cleaned.notes,
         fold_of_row=fold_of_row,
         given_protocol=given_protocol,
+    )
+
+
+MIN_IMAGE_SIDE = 8
+
+
+def image_shape_hint(X: pd.DataFrame) -> str | None:
+    """One line suggesting ``--image-shape`` when every feature is a pixel of square grey images."""
+    n = X.shape[1]
+    side = math.isqrt(n)
+    if side < MIN_IMAGE_SIDE or side * side != n:
+        return None
+    sample = X.head(200)  # a CSV file is read as text: are its cells numbers?
+    numbers = sample.apply(lambda col: pd.to_numeric(col, errors="coerce"))
+    if numbers.isna().sum().sum() > sample.isna().sum().sum():
+        return None
+    return (
+        f"the {n} numeric columns look like the pixels of {side}x{side} images: add "
+        f"--image-shape {side},{side},1 to tune image models (cnn, AutoKeras) on them"
     )
 
 

@@ -218,7 +218,8 @@ def customize(
     given = [flag for flag, value in csv_only.items() if value is not None]
     if given and not spec.source.startswith("csv:"):
         raise HarnessError(
-            f"{' and '.join(given)} apply to csv:PATH tasks, not to {spec.name}; "
+            f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} for csv:PATH tasks, not for "
+            f"{spec.name}; "
             "give your data as csv:PATH --target COL"
         )
     if test_file is not None and test_column is not None:

@@ -67,7 +67,7 @@ def image_tag(path: Path, alt: str) -> str:
 def task_page(a: TaskAnalysis, index_href: str = "../index.html") -> str:
     runs = a.runs
     info = runs[0].task_info if runs else {}
-    budgets = ", ".join(f"{b.budget_s:g} s" for b in a.boards)
+    budgets = ", ".join(b.setting for b in a.boards)
     seeds = len({r.seed for r in runs})
     body = [
         f'<p class="meta"><a href="{_e(index_href)}">all tasks</a></p>',
@@ -79,11 +79,11 @@ def task_page(a: TaskAnalysis, index_href: str = "../index.html") -> str:
     if a.insights:
         body += ["<h2>The answer</h2>", _list(a.insights, "answer")]
     for b in a.boards:
-        body.append(f"<h2>Leaderboard at {b.budget_s:g} s</h2>")
+        body.append(f"<h2>Leaderboard at {b.setting}</h2>")
         body.append(_table(*board_rows(b, with_metrics=False, config_limit=200)))
         heads, rows = metric_rows(b)
         if len(heads) > 1:
-            body.append(f"<h3>Other test metrics at {b.budget_s:g} s (mean over seeds)</h3>")
+            body.append(f"<h3>Other test metrics at {b.setting} (mean over {b.repetition}s)</h3>")
             body.append(_table(heads, rows))
     body.append(f'<p class="note">{_prose(COLUMN_NOTES)}</p>')
     if a.plots:

@@ -34,7 +34,7 @@ def score_text(row: AdapterRow) -> str:
 
 def winner(b: Board) -> str:
     best = b.best
-    at = f"At {b.budget_s:g} s on {b.task}"
+    at = f"At {b.setting} on {b.task}"
     if best is None:
         return f"{at} no run finished, so no method can be recommended; see the failures below."
     n_seeds = len(b.seeds)

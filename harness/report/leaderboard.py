@@ -96,11 +96,17 @@ class Board:
     rows: list[AdapterRow]  # best first
     ranking: stats.Ranking
     seeds: list[int] = field(default_factory=list)  # the seeds, or the folds of a fold protocol
-    by_fold: bool = False  # runs are paired by test fold, not by seed
+    protocol: str = HOLDOUT  # tasks.splits: how the runs split their rows
 
     @property
     def repetition(self) -> str:
-        return "fold" if self.by_fold else "seed"
+        """What pairs the runs: ``fold`` (cvK, openml-cvK) or ``seed``."""
+        return "fold" if "cv" in self.protocol else "seed"
+
+    @property
+    def setting(self) -> str:
+        """The budget, and the protocol unless it is the seeded holdout: ``30 s`` or ``30 s, cv5``."""
+        return f"{self.budget_s:g} s" + ("" if self.protocol == HOLDOUT else f", {self.protocol}")
 
     def row(self, adapter: str) -> AdapterRow | None:
         return next((r for r in self.rows if r.adapter == adapter), None)
@@ -159,7 +165,7 @@ def _board(task: str, budget: float, runs: list[RunRecord]) -> Board:
     order = ranking.order({r.adapter: r.mean for r in rows}, better)
     rows = [by_name(rows)[a] for a in order]
     seeds = sorted({r.seed for r in runs})
-    return Board(task, metric, better, budget, rows, ranking, seeds, "cv" in protocol_of(runs[0].split))
+    return Board(task, metric, better, budget, rows, ranking, seeds, protocol_of(runs[0].split))
 
 
 def by_name(rows: list[AdapterRow]) -> dict[str, AdapterRow]:
@@ -270,7 +276,7 @@ def leaderboard_table(runs: list[RunRecord], fmt: str = "github", with_metrics: 
     for board in boards:
         heads, table = board_rows(board, with_metrics)
         text = tabulate(table, headers=heads, tablefmt=fmt, disable_numparse=True)
-        parts.append(text if len(boards) == 1 else f"budget {board.budget_s:g} s\n{text}")
+        parts.append(text if len(boards) == 1 else f"budget {board.setting}\n{text}")
     return "\n\n".join(parts)
 
 

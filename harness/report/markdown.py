@@ -18,7 +18,7 @@ def _tables(task_boards: list) -> list[str]:  # noqa: ANN001
     lines: list[str] = []
     for b in task_boards:
         lines += (
-            ["", f"## Leaderboard at {b.budget_s:g} s", ""]
+            ["", f"## Leaderboard at {b.setting}", ""]
             if len(task_boards) > 1
             else ["## Leaderboard", ""]
         )

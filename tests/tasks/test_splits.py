@@ -13,7 +13,7 @@ import pytest
 from harness.errors import HarnessError
 from tasks.loading import load_dataset
 from tasks.registry import get_task
-from tasks.splits import make_split, split_rows
+from tasks.splits import given_fold_split, make_split, split_rows
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +97,49 @@ def test_tiny_class_falls_back_to_unstratified_with_a_note() -> None:
 def test_too_few_rows_is_an_error() -> None:
     with pytest.raises(HarnessError, match="needs at least 5"):
         split_rows(np.array([0, 1, 0, 1]), "t", 0, classification=True)
+
+
+# --- the fold protocols --------------------------------------------------------------------------
+
+
+def test_kfold_tests_every_row_exactly_once_and_carves_valid_from_the_rest(cancer) -> None:
+    k, n = 5, len(cancer.y)
+    splits = [make_split(cancer, fold, folds=k) for fold in range(k)]
+    tested = np.concatenate([s.test for s in splits])
+    assert np.array_equal(np.sort(tested), np.arange(n)), "each row is in exactly one test fold"
+    for fold, s in enumerate(splits):
+        assert s.protocol == "cv5" and s.fold == fold
+        assert not set(s.train) & set(s.valid) and not (set(s.train) | set(s.valid)) & set(s.test)
+        assert len(s.train) + len(s.valid) + len(s.test) == n
+        assert abs(len(s.valid) - 0.25 * (n - len(s.test))) <= 1  # a quarter of the rest, as the holdout
+        assert abs(cancer.y[s.test].mean() - cancer.y.mean()) < 0.05  # stratified
+        assert s.describe()["protocol"] == "cv5" and s.describe()["fold"] == fold
+    assert np.array_equal(make_split(cancer, 2, folds=5).test, splits[2].test), "fixed per (task, fold)"
+    assert "protocol" not in make_split(cancer, 0).describe(), "a holdout split is described as before"
+
+
+def test_kfold_bad_arguments_are_one_line(cancer) -> None:
+    with pytest.raises(HarnessError, match="fold 5 does not exist"):
+        make_split(cancer, 5, folds=5)
+    with pytest.raises(HarnessError, match="too few for 400 folds"):
+        make_split(cancer, 0, folds=400)
+
+
+def test_given_test_rows_are_the_same_for_every_seed_and_valid_differs() -> None:
+    y = np.array([0, 1] * 50)
+    fold_of_row = np.where(np.arange(100) >= 80, 0, -1)
+    a = given_fold_split(y, fold_of_row, "t", 0, "given-test", classification=True)
+    b = given_fold_split(y, fold_of_row, "t", 1, "given-test", classification=True)
+    assert np.array_equal(a.test, np.arange(80, 100)) and np.array_equal(a.test, b.test)
+    assert not np.array_equal(a.valid, b.valid)
+    assert set(a.train) | set(a.valid) == set(range(80)) and a.fold is None
+
+
+def test_given_folds_test_fold_k_in_run_k() -> None:
+    y = np.arange(60, dtype=float)
+    fold_of_row = np.arange(60) % 3
+    for k in range(3):
+        s = given_fold_split(y, fold_of_row, "t", k, "openml-cv3", classification=False)
+        assert np.array_equal(s.test, np.flatnonzero(fold_of_row == k)) and s.fold == k
+    with pytest.raises(HarnessError, match="fold 3 does not exist"):
+        given_fold_split(y, fold_of_row, "t", 3, "openml-cv3", classification=False)
