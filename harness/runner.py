@@ -24,7 +24,7 @@ from harness.report.files import write_reports
 from harness.scoring import BadPredictions, check_predictions, score
 from harness.store import RunRecord, Store
 from tasks.loading import Dataset, load_dataset
-from tasks.registry import customize, expand, get_task
+from tasks.registry import customize, expand_with_origin, get_task
 from tasks.splits import protocol_for
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def resolve_adapters(requested: tuple[str, ...] | None) -> tuple[list[str], list
 
 def load_datasets(cfg: RunConfig) -> dict[str, Dataset]:
     out: dict[str, Dataset] = {}
-    for name in expand(list(cfg.tasks)):
+    for name, suite in expand_with_origin(list(cfg.tasks), cfg.data_dir):
         spec = customize(
             get_task(name, target=cfg.target),
             metric=cfg.metric,
@@ -81,10 +81,19 @@ def load_datasets(cfg: RunConfig) -> dict[str, Dataset]:
             test_file=cfg.test_file,
             test_column=cfg.test_column,
         )
-        ds = load_dataset(spec, cfg.data_dir)
+        try:
+            ds = load_dataset(spec, cfg.data_dir)
+        except HarnessError as exc:
+            if suite is None:  # a task the user named: its error stops the run
+                raise
+            # one task of a suite (an OpenML task without network or cache): say so, run the rest
+            log.warning("skipped %s of %s: %s", spec.name, suite, exc)
+            continue
         for note in ds.notes:
             log.info("%s: %s", spec.name, note)
         out[spec.name] = ds
+    if not out:
+        raise HarnessError("no task could be loaded (see the warnings above); fix one of them and run again")
     return out
 
 

