@@ -49,6 +49,39 @@ class TaskInfo:
     def is_image(self) -> bool:
         return self.image_shape is not None
 
+    @property
+    def greater_is_better(self) -> bool:
+        """Whether a higher ``metric`` is better (accuracy, roc_auc, r2) or a lower one (log_loss, rmse)."""
+        from tasks.metrics import METRICS  # lazily: adapters import this module in a cheap child start-up
+
+        return METRICS[self.metric].greater_is_better
+
+    def score(self, y_true: Any, y_pred: Any = None, proba: Any = None) -> float:
+        """The task's own metric (``self.metric``) of predictions, computed as the harness scores tests.
+
+        Use it for ``Trial.valid_score``: valid scores are in the metric's own units and direction
+        (an RMSE, not a negated RMSE or an R²; a log loss, not an accuracy), because the harness
+        compares and reports them with the metric's direction (``greater_is_better``).
+
+        ``y_true`` and ``y_pred`` are class codes 0..K-1 (classification) or numbers (regression);
+        ``proba`` is the (n, K) probabilities, needed by ``roc_auc`` and ``log_loss``. For
+        classification ``y_pred`` may be left out when ``proba`` is given (its argmax is used).
+        Raises ``ValueError`` when the metric cannot be computed from what was given.
+        """
+        from tasks.metrics import METRICS
+
+        metric = METRICS.get(self.metric)
+        if metric is None:
+            raise ValueError(f"task {self.name!r} has metric {self.metric!r}, which tasks.metrics lacks")
+        if metric.needs_proba and proba is None:
+            raise ValueError(f"{self.metric} needs probabilities: pass proba=model.predict_proba(X)")
+        if y_pred is None:
+            if proba is None or not self.is_classification:
+                raise ValueError("score needs y_pred (or, for classification, proba)")
+            y_pred = np.asarray(proba).argmax(axis=1)
+        n_classes = len(self.classes) if self.is_classification and self.classes else None
+        return metric.score(y_true, y_pred, proba, n_classes=n_classes)
+
 
 @dataclass(frozen=True)
 class FitContext:

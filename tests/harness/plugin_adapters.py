@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -219,3 +220,65 @@ class BusyFullBudget(_Majority):
 
 
 ENTRY_POINTS["t-busy"] = "BusyFullBudget"
+
+
+class LgbmTuner(Adapter):
+    """A well-behaved plugin, as the README's example: LightGBM over a few sizes, scored with task.score.
+
+    Each trial fits on train and scores on valid in the task's own metric (``data.task.score``); it
+    stops when the time left would not hold another trial and the refit; the best size is refitted
+    on train+valid. ``adapters.testing.check_adapter`` passes it on every problem type.
+    """
+
+    requires = ("lightgbm",)
+    description = "test plugin: LightGBM over num_leaves, valid scores from data.task.score"
+
+    def start(self, ctx: FitContext) -> None:
+        import lightgbm  # start-up, not charged to the budget
+
+        self.lgb = lightgbm
+
+    def _model(self, data: FitData, ctx: FitContext, num_leaves: int) -> Any:  # a LightGBM estimator
+        cls = self.lgb.LGBMClassifier if data.task.is_classification else self.lgb.LGBMRegressor
+        return cls(
+            n_estimators=100,
+            learning_rate=0.05,
+            num_leaves=num_leaves,
+            random_state=ctx.seed,
+            n_jobs=ctx.cores,
+            verbosity=-1,
+        )
+
+    def fit(self, data: FitData, ctx: FitContext, log: TrialLogger) -> None:
+        task = data.task
+        best: tuple[float, int] | None = None
+        slowest = 0.0
+        for num_leaves in (4, 8, 16, 32):
+            if best is not None and ctx.remaining() < 3 * slowest:  # this trial and the refit must fit
+                break
+            t0 = time.monotonic()
+            model = self._model(data, ctx, num_leaves).fit(data.X_train, data.y_train)
+            proba = model.predict_proba(data.X_valid) if task.is_classification else None
+            score = task.score(data.y_valid, model.predict(data.X_valid), proba)
+            fit_s = time.monotonic() - t0
+            slowest = max(slowest, fit_s)
+            log(Trial(config={"num_leaves": num_leaves}, valid_score=score, fit_s=fit_s, family="lightgbm"))
+            if best is None or (score > best[0] if task.greater_is_better else score < best[0]):
+                best = (score, num_leaves)
+        assert best is not None
+        self.config = {"num_leaves": best[1]}
+        X, y = data.train_valid()
+        self.model = self._model(data, ctx, best[1]).fit(X, y)
+        self.is_classification = task.is_classification
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.model.predict(X))
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray | None:
+        return np.asarray(self.model.predict_proba(X)) if self.is_classification else None
+
+    def best_config(self) -> dict:
+        return dict(self.config)
+
+
+ENTRY_POINTS["t-lgbm"] = "LgbmTuner"

@@ -316,3 +316,20 @@ def test_plugins_are_loaded_only_when_named(plugin_path: Path, tmp_path: Path) -
         [sys.executable, "-c", code.format("('t-good',)")], env=env, check=True, capture_output=True
     )
     assert mark.exists()
+
+
+def test_plugin_passing_check_adapter_runs_ok_through_the_cli(plugin_path: Path, tmp_path: Path) -> None:
+    """The plugin author's path: check_adapter on the generated tasks, then ``python -m harness``."""
+    from harness_test_plugins import LgbmTuner  # the installed copy: the class the CLI loads
+
+    from adapters.testing import GENERATED, check_adapter
+
+    results = check_adapter(LgbmTuner, budget_s=3.0)
+    assert [r.task.problem_type for r in results if r.skipped is None] == list(GENERATED)
+    out = tmp_path / "out"
+    args = ["--task", "breast_cancer", "--budget", "3", "--adapters", "t-lgbm", "--out", str(out), "--quiet"]
+    proc = subprocess.run(harness_cmd(*args), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (row,) = read_csv(out / "runs.csv")
+    assert (row["adapter"], row["status"]) == ("t-lgbm", "ok"), row
+    assert int(row["n_trials"]) >= 1 and float(row["test_score"]) > 0.9, row

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from adapters.base import TaskInfo, TaskNotSupported
+from adapters.testing import TASKS, run_contract
 from adapters.tuning.families import FAMILY_NAMES, get_family
-from tests.adapters.contract import TASKS, run_contract
 from tests.adapters.tuning.strategies import TUNERS
 
 pytestmark = pytest.mark.slow

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from adapters.base import FitContext, TaskInfo, Trial
+from adapters.testing import load_task
 from adapters.tuning.families.base import Family, Model, Resource
 from adapters.tuning.loop import CostModel, TuningFailed, TuningLoop, margin_s
 from adapters.tuning.spaces import Categorical, Float, Space
 from adapters.tuning.strategies.random import RandomStrategy
-from tests.adapters.contract import load_task
 
 
 class SleepModel(Model):

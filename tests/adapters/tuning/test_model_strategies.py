@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from adapters.base import TaskInfo
+from adapters.testing import run_contract
 from adapters.tuning.families import get_family
 from adapters.tuning.strategies.halving import HalvingStrategy, rung_resources
-from tests.adapters.contract import run_contract
 from tests.adapters.tuning.strategies import TUNERS
 
 BUDGET = 2.5

@@ -37,7 +37,7 @@ print(json.dumps(out))
 END_TO_END = """
 import json
 from adapters.tuning.strategies.random import RandomAdapter
-from tests.adapters.contract import run_adapter
+from adapters.testing import run_adapter
 res = run_adapter(lambda: RandomAdapter("gbm"), "breast_cancer", 6.0, seed=5)
 print(json.dumps([[t.config, t.valid_score] for t in res.trials]))
 """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.adapters.contract import run_contract
+from adapters.testing import run_contract
 from tests.adapters.tuning.strategies import TUNERS
 
 BUDGET = 2.0
