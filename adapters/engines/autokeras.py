@@ -22,7 +22,6 @@ the validation split at the epoch that AutoKeras keeps.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import os
@@ -33,30 +32,25 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from adapters.base import Adapter, FitContext, FitData, TaskInfo, TaskNotSupported, Trial, TrialLogger
-from adapters.engines.common import require_our_metric, require_problem_type
+from adapters.base import FitContext, FitData, TaskInfo, TaskNotSupported, Trial, TrialLogger
+from adapters.engines.common import BudgetKnob, EngineAdapter, require_our_metric, require_problem_type
 
 logger = logging.getLogger(__name__)
 
-# --- Budget calibration (AutoKeras 3.0.0, Keras 3.12, torch 2.13 CPU, 2 cores shared, load 3 to 7) ---
+# --- Budget knobs: values, measurements and how to re-measure them in benchmarks/README.md (AutoKeras) -
 # AutoKeras has no time budget; these constants give it one. After stop_at only the epoch in flight
 # ends (its validation pass and our scoring, both timed and subtracted at batch level) and the best
-# weights are put back (no reload from disk, no AutoKeras export). Measured fit wall / budget,
-# breast_cancer and digits (8x8 images), budgets 20 and 40 s, seeds 0-2, 2 cores:
-#   B=20: 0.82 to 0.88 (2 to 4 trials); B=40: 0.93 to 0.96 (3 to 9 trials); median 0.91, worst 0.96.
-# At B=20 the search ends early when the next trial (its build plus MIN_EPOCHS epochs) cannot end
-# before stop_at. The hard deadline was never approached.
-EXPORT_MARGIN_S = 1.0  # stop training this long before the deadline (+ 2 % of the budget, below)
-EXPORT_MARGIN_FRACTION = 0.02
+# weights are put back (no reload from disk, no AutoKeras export). The search also ends early when
+# the next trial (its build plus MIN_EPOCHS epochs) cannot end before stop_at.
+KNOB = BudgetKnob(fraction=0.98, reserve_s=1.0, floor_s=0.0)  # training stops this far into the budget
 TRIAL_SHARE = 0.4  # no trial trains longer than this share of the budget, so several trials run
 MIN_EPOCHS = 2  # a trial needs about this many epochs to say anything; fewer left: stop the search
 MAX_EPOCHS = 200  # per trial; early stopping and the time caps end trials far sooner
 PATIENCE = 5  # early stopping on val_loss
 MAX_TRIALS = 100  # the time caps end the search far sooner
+VALID_SHARE = 0.2  # our own validation split: this share of the train+valid rows
+BATCH_SIZE = 32  # training batch size of every trial
 # ------------------------------------------------------------------------------------------------
-
-VALID_FRACTION = 0.2  # our own validation split of train+valid
-BATCH_SIZE = 32
 
 
 class _BudgetSpent(Exception):
@@ -133,7 +127,7 @@ def _budget_callback_class() -> type:
     return _BudgetCallback
 
 
-class AutoKerasAdapter(Adapter):
+class AutoKerasAdapter(EngineAdapter):
     """AutoKeras 3 neural architecture search (dense nets for tables, conv nets for images)."""
 
     requires: ClassVar[tuple[str, ...]] = ("autokeras", "keras", "keras_tuner", "torch")
@@ -142,7 +136,6 @@ class AutoKerasAdapter(Adapter):
 
     def __init__(self, family: str | None = None) -> None:
         super().__init__(family)
-        self._task: TaskInfo | None = None
         self._prep: Any = None
         self._model: Any = None
         self._y_mean, self._y_std = 0.0, 1.0
@@ -173,12 +166,10 @@ class AutoKerasAdapter(Adapter):
             raise RuntimeError(f"keras was imported with the {keras.backend.backend()!r} backend, not torch")
         torch.set_num_threads(max(1, ctx.cores))
 
-    def fit(self, data: FitData, ctx: FitContext, log: TrialLogger) -> None:
+    def _fit(self, data: FitData, ctx: FitContext, log: TrialLogger) -> None:
         import keras
 
-        if not ctx.fit_start:  # called outside the harness: the budget starts now
-            ctx = dataclasses.replace(ctx, fit_start=time.monotonic())
-        task = self._task = data.task
+        task = data.task
         keras.utils.set_random_seed(ctx.seed)
         X, y = data.train_valid()
         tr, va = _split(y, task.is_classification, ctx.seed)
@@ -186,13 +177,13 @@ class AutoKerasAdapter(Adapter):
         if not task.is_classification:  # standardised targets (fitted on the training part)
             self._y_mean, self._y_std = float(np.mean(y[tr])), float(np.std(y[tr])) or 1.0
         y_tr, y_va = self._targets(y[tr], task), self._targets(y[va], task)
-        stop_at = ctx.deadline - EXPORT_MARGIN_S - EXPORT_MARGIN_FRACTION * ctx.budget_s
+        stop_at = ctx.fit_start + KNOB.seconds(ctx.budget_s)
         callback = _budget_callback_class()(
             stop_at, TRIAL_SHARE * ctx.budget_s, self._scorer(x_va, y[va], task)
         )
         model = self._automodel(task, ctx)
         tuner = model.tuner
-        self._follow_trials(tuner, callback, stop_at, log, ctx)
+        self._follow_trials(tuner, callback, stop_at, log, ctx, task)
         stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=PATIENCE, min_delta=1e-4)
         search_error: BaseException | None = None
         try:
@@ -218,7 +209,7 @@ class AutoKerasAdapter(Adapter):
             hyperparameters=_jsonable(best[0].hyperparameters.values) if best else {},
             trials=len(tuner.oracle.trials),
             validation="seeded split of train+valid",
-            valid_fraction=VALID_FRACTION,
+            valid_fraction=VALID_SHARE,
             stop_training_at_s=round(stop_at - ctx.fit_start, 2),
             trial_cap_s=round(TRIAL_SHARE * ctx.budget_s, 2),
             max_epochs=MAX_EPOCHS,
@@ -245,11 +236,11 @@ class AutoKerasAdapter(Adapter):
         return ak.StructuredDataRegressor(**common)
 
     def _follow_trials(
-        self, tuner: Any, callback: Any, stop_at: float, log: TrialLogger, ctx: FitContext
+        self, tuner: Any, callback: Any, stop_at: float, log: TrialLogger, ctx: FitContext, task: TaskInfo
     ) -> None:
         """Log each trial as it ends, and end the search when no further trial fits the budget."""
         begin, end = tuner.on_trial_begin, tuner.on_trial_end
-        family = "cnn" if self._task is not None and self._task.is_image else "mlp"
+        family = "cnn" if task.is_image else "mlp"
         build_s: list[float] = []
 
         def on_trial_begin(trial: Any) -> None:
@@ -316,39 +307,36 @@ class AutoKerasAdapter(Adapter):
         metric, k = METRICS[task.metric], len(task.classes)
 
         def score(model: Any) -> float:
-            out = self._outputs(model, x_va)
+            out = self._outputs(model, x_va, task)
             if task.is_classification:
                 return metric.score(y_va, out.argmax(axis=1), out, n_classes=k)
             return metric.score(y_va, out)
 
         return score
 
-    def _outputs(self, model: Any, x: np.ndarray) -> np.ndarray:
+    def _outputs(self, model: Any, x: np.ndarray, task: TaskInfo) -> np.ndarray:
         """Class probabilities (n, K) or regression values (n,) in our units."""
         raw = np.asarray(model.predict(x, batch_size=1024, verbose=0), dtype=float)
-        assert self._task is not None
-        if self._task.problem_type == "binary":
+        if task.problem_type == "binary":
             p = np.clip(raw.reshape(-1), 0.0, 1.0)
             return np.column_stack([1.0 - p, p])
-        if self._task.problem_type == "multiclass":
+        if task.problem_type == "multiclass":
             raw = np.clip(raw, 0.0, None)
             return raw / np.maximum(raw.sum(axis=1, keepdims=True), 1e-12)
         return raw.reshape(-1) * self._y_std + self._y_mean
 
     # --- prediction ---
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        out = self._predict(X)
-        assert self._task is not None
-        return out.argmax(axis=1).astype(int) if self._task.is_classification else out
+    def _predict_raw(self, X: pd.DataFrame) -> Any:
+        if self._fitted_task().is_classification:
+            return super()._predict_raw(X)  # the most probable class
+        return self._predict(X)
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray | None:
-        assert self._task is not None
-        return self._predict(X) if self._task.is_classification else None
+    def _predict_proba_raw(self, X: pd.DataFrame) -> tuple[Any, Any] | None:
+        out = self._predict(X)  # one column per class code of the task: the heads have K outputs
+        return out, range(out.shape[1])
 
     def _predict(self, X: pd.DataFrame) -> np.ndarray:
-        if self._model is None:
-            raise RuntimeError("AutoKerasAdapter.predict called before a successful fit")
-        return self._outputs(self._model, self._transform(X))
+        return self._outputs(self._model, self._transform(X), self._fitted_task())
 
     def best_config(self) -> dict[str, Any]:
         return dict(self._config)
@@ -360,7 +348,7 @@ def _split(y: np.ndarray, stratify: bool, seed: int) -> tuple[np.ndarray, np.nda
 
     idx = np.arange(len(y))
     strat = y if stratify and np.bincount(y.astype(int)).min() >= 2 else None
-    tr, va = train_test_split(idx, test_size=VALID_FRACTION, random_state=seed, stratify=strat)
+    tr, va = train_test_split(idx, test_size=VALID_SHARE, random_state=seed, stratify=strat)
     return np.sort(tr), np.sort(va)
 
 

@@ -23,24 +23,16 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from adapters.base import Adapter, FitContext, FitData, TaskInfo, TaskNotSupported, Trial, TrialLogger
-from adapters.engines.common import JsonLinesFollower, align_proba, engine_knob_seconds, require_problem_type
+from adapters.base import FitContext, FitData, TaskInfo, TaskNotSupported, Trial, TrialLogger
+from adapters.engines.common import BudgetKnob, EngineAdapter, JsonLinesFollower, require_problem_type
 
 logger = logging.getLogger(__name__)
 
-# --- Budget calibration (measured on this machine; see the adapter's report) ----------------------
-# FLAML stops starting trials when its time_budget is spent, but the trial in flight runs to its
-# end (rf, extra_tree, sgd, lrl1 cannot be stopped; lgbm/xgboost stop mid-trial). Measured with
-# time_budget = budget (raw knob) through this adapter, 2 shared cores at load 2 to 9, seeds 0-2:
-#   breast_cancer 20 s: fit/budget 1.001 1.001 1.000    digits 20 s: 1.002 1.035 1.003
-#   breast_cancer 40 s: 1.007 1.001 1.001               digits 40 s: 1.002 1.017 1.002
-#   median 1.002, worst 1.035 (0.7 s over); retrain_full="budget" adds no time after the budget.
-# The constants below take 4 % + 0.4 s off the raw knob (more than the worst overrun seen), so the
-# expected fit/budget is about 0.97 to 0.99. Not re-measured after calibration (see the report);
-# larger data have longer last trials: re-measure there.
-FLAML_FRACTION = 0.96  # share of the budget FLAML is asked for
-FLAML_RESERVE_S = 0.4  # fixed seconds kept back (data preparation, the last trial's end)
-FLAML_FLOOR_S = 1.0  # never ask for less than this
+# --- Budget knob: values, measurements and how to re-measure them in benchmarks/README.md (FLAML) ---
+# FLAML stops starting trials when its time_budget is spent, but the trial in flight runs to its end
+# (rf, extra_tree, sgd, lrl1 cannot be stopped; lgbm/xgboost stop mid-trial): the knob keeps back
+# more than the worst overrun measured with the raw knob (time_budget = budget).
+KNOB = BudgetKnob(fraction=0.96, reserve_s=0.4, floor_s=1.0)  # FLAML's time_budget, from our budget
 # ---------------------------------------------------------------------------------------------------
 
 # our metric name -> FLAML's built-in metric (per problem type); losses FLAML minimises
@@ -66,7 +58,7 @@ def _our_metric(name: str) -> Any | None:
     return METRICS.get(name)
 
 
-class FlamlAdapter(Adapter):
+class FlamlAdapter(EngineAdapter):
     requires = ("flaml", "lightgbm", "xgboost", "sklearn")
     extra = "flaml"
     description = "FLAML AutoML (cost-frugal search over lgbm, xgboost, rf, extra trees, linear)"
@@ -76,7 +68,6 @@ class FlamlAdapter(Adapter):
     def __init__(self, family: str | None = None) -> None:
         super().__init__(family)
         self._automl: Any = None
-        self._task: TaskInfo | None = None
 
     # --- checks in the parent ---
     def check_task(self, task: TaskInfo) -> None:
@@ -93,19 +84,17 @@ class FlamlAdapter(Adapter):
 
         self._automl_cls = AutoML
 
-    def fit(self, data: FitData, ctx: FitContext, log: TrialLogger) -> None:
+    def _fit(self, data: FitData, ctx: FitContext, log: TrialLogger) -> None:
         task = data.task
-        self.check_task(task)
-        self._task = task
         X, y = data.train_valid()
         valid_ratio = len(data.y_valid) / max(1, len(y))
         metric, to_score = self._metric(task)
-        time_budget = engine_knob_seconds(ctx.budget_s, FLAML_FRACTION, FLAML_RESERVE_S, FLAML_FLOOR_S)
+        time_budget = KNOB.seconds(ctx.budget_s)
         log_path = os.path.join(ctx.workdir, "flaml_trials.jsonl")
         automl = self._automl_cls()
         self._automl = automl
         flaml_start = time.monotonic()
-        offset = flaml_start - ctx.fit_start if ctx.fit_start else 0.0
+        offset = flaml_start - ctx.fit_start
 
         def on_record(rec: dict[str, Any]) -> None:
             if "learner" not in rec:  # FLAML's checkpoint lines carry only the best record id
@@ -176,23 +165,16 @@ class FlamlAdapter(Adapter):
 
         return custom_metric, lambda loss: sign * loss
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
+    def _predict_raw(self, X: pd.DataFrame) -> Any:
         pred = self._model().predict(X)
         if pred is None:
             raise RuntimeError("FLAML returned no predictions: it has no trained model")
-        pred = np.asarray(pred)
-        if self._task is not None and self._task.is_classification:
-            return pred.astype(int)
-        return pred.astype(float)
+        return pred
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray | None:
-        if self._task is None or not self._task.is_classification:
-            return None
+    def _predict_proba_raw(self, X: pd.DataFrame) -> tuple[Any, Any] | None:
         automl = self._model()
         proba = automl.predict_proba(X)
-        if proba is None:
-            return None
-        return align_proba(proba, automl.classes_, len(self._task.classes) or np.asarray(proba).shape[1])
+        return None if proba is None else (proba, automl.classes_)
 
     def best_config(self) -> dict[str, Any]:
         if self._automl is None or self._automl.best_estimator is None:

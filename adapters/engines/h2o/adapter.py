@@ -9,7 +9,6 @@ still running close to the deadline (a safety net; the calibration should make i
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import math
@@ -26,31 +25,26 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from adapters.base import (
-    Adapter,
-    FitContext,
-    FitData,
-    TaskInfo,
-    Trial,
-    TrialLogger,
+from adapters.base import FitContext, FitData, TaskInfo, Trial, TrialLogger
+from adapters.engines.common import (
+    BudgetKnob,
+    EngineAdapter,
+    align_proba,
+    require_our_metric,
+    require_problem_type,
 )
-from adapters.engines.common import align_proba, engine_knob_seconds, require_our_metric, require_problem_type
 from adapters.engines.h2o.server import JAVA_HINT, H2OServer
 
 logger = logging.getLogger(__name__)
 
-# --- Budget calibration (H2O 3.46, OpenJDK 17, 2 cores shared with other jobs, load 4 to 8) -------
-# AutoML overruns its own max_runtime_secs by 2 to 7 s here (the model in flight and the stacked
-# ensembles come after its clock); the CSV upload takes 1 to 4 s before it and is subtracted from
-# the knob. Measured fit wall / budget, breast_cancer and digits, seeds 0-2, 2 cores:
-#   knob 0.90 B - 3 s: B=20 0.83 to 0.92, B=40 0.87 to 0.91 (median 0.88, worst 0.915, no cancel);
-#   knob 0.95 B - 3 s: B=20 0.86 to 0.96, B=40 0.90 to 0.92 (median 0.92, worst 0.956; 1 of 9 cancelled).
-# Without the cancel and the bounded wait (first version) single runs reached 1.02 to 1.09.
-KNOB_FRACTION = 0.95  # share of the budget given to max_runtime_secs
-KNOB_RESERVE_S = 3.0  # fixed costs: upload, ensembles after the clock, leaderboard, leader fetch
-KNOB_FLOOR_S = 2.0  # H2O asked for less builds nothing
+# --- Budget knobs: values, measurements and how to re-measure them in benchmarks/README.md (H2O) ----
+# AutoML overruns its own max_runtime_secs (the model in flight and the stacked ensembles come after
+# its clock); the CSV upload comes before it and is subtracted from the knob. A watcher cancels
+# AutoML near the deadline, and fit stops waiting for it shortly before (a safety net). The floor:
+# H2O asked for less builds nothing.
+KNOB = BudgetKnob(fraction=0.95, reserve_s=3.0, floor_s=2.0)  # upload + AutoML's max_runtime_secs
 CANCEL_MARGIN_S = 2.5  # the watcher cancels AutoML this long before the deadline (takes ~1-3 s)
-FINISH_S = 1.5  # fit stops waiting for AutoML this long before the deadline: leaderboard, leader
+FINISH_MARGIN_S = 1.5  # fit stops waiting for AutoML this long before the deadline: leaderboard, leader
 POLL_S = 1.0  # leaderboard polling period of the watcher thread
 FINAL_CALL_TIMEOUT_S = 5.0  # REST timeout of the calls after AutoML (a stuck JVM: fit fails)
 EXCLUDE_ALGOS: list[str] = ["DeepLearning"]  # not reproducible and slow to stop on 2 cores
@@ -196,7 +190,7 @@ class _Watcher(threading.Thread):
         self.cancelled = self.cancelled or bool(running)
 
 
-class H2OAdapter(Adapter):
+class H2OAdapter(EngineAdapter):
     """H2O AutoML (GLM, GBM, XGBoost, DRF, stacked ensembles) in a private local JVM."""
 
     requires: ClassVar[tuple[str, ...]] = ("h2o",)
@@ -209,8 +203,7 @@ class H2OAdapter(Adapter):
         self._leader: Any = None
         self._column_types: dict[str, str] = {}
         self._columns: list[str] = []
-        self._n_classes = 0
-        self._cache: tuple[int, np.ndarray] | None = None
+        self._cache: tuple[int, pd.DataFrame] | None = None  # the last prediction, by id(X)
         self._config: dict[str, Any] = {}
 
     @classmethod
@@ -248,20 +241,17 @@ class H2OAdapter(Adapter):
         require_problem_type(task, "H2O AutoML")
         require_our_metric(task)
 
-    def fit(self, data: FitData, ctx: FitContext, log: TrialLogger) -> None:
+    def _fit(self, data: FitData, ctx: FitContext, log: TrialLogger) -> None:
         import h2o
         from h2o.automl import H2OAutoML
-        from h2o.exceptions import H2OJobCancelled
+        from h2o.exceptions import H2OJobCancelled, H2OResponseError
 
         if self._server is None:
             raise RuntimeError("H2OAdapter.fit called before start")
-        if not ctx.fit_start:  # called outside the harness: the budget starts now
-            ctx = dataclasses.replace(ctx, fit_start=time.monotonic())
         task = data.task
         X, y = data.train_valid()
-        self._n_classes = len(task.classes) if task.is_classification else 0
         frame = self._upload(X, y, task.is_classification)
-        knob = engine_knob_seconds(ctx.budget_s, KNOB_FRACTION, KNOB_RESERVE_S, KNOB_FLOOR_S)
+        knob = KNOB.seconds(ctx.budget_s)
         sort_metric = _SORT.get(task.metric, ("AUTO", None))[0]
         project = f"p_{uuid.uuid4().hex[:10]}"
         aml = H2OAutoML(
@@ -291,12 +281,12 @@ class H2OAdapter(Adapter):
             except BaseException as exc:  # noqa: BLE001 - re-raised below
                 errors.append(exc)
 
-        # AutoML trains in a thread: fit stops waiting for it FINISH_S before the deadline, whatever
+        # AutoML trains in a thread: fit stops waiting for it FINISH_MARGIN_S before the deadline, whatever
         # the JVM does (a cancelled job can take seconds to stop; a stuck JVM never would)
         trainer = threading.Thread(target=train, name="h2o-automl", daemon=True)
         watcher.start()
         trainer.start()
-        trainer.join(timeout=max(0.0, ctx.remaining() - FINISH_S))
+        trainer.join(timeout=max(0.0, ctx.remaining() - FINISH_MARGIN_S))
         if trainer.is_alive():
             watcher.cancel()
             trainer.join(timeout=0.2)
@@ -310,9 +300,14 @@ class H2OAdapter(Adapter):
         conn = h2o.connection()
         conn.timeout_interval = FINAL_CALL_TIMEOUT_S  # a JVM that stopped answering fails fit, no hang
         try:
-            trials.poll(final=True)  # the models the last poll missed (the ensembles come last)
-            lb = h2o.api(f"GET /99/Leaderboards/{trials.aml_key}")["table"]
-            if not lb.cell_values:
+            try:
+                trials.poll(final=True)  # the models the last poll missed (the ensembles come last)
+                lb = h2o.api(f"GET /99/Leaderboards/{trials.aml_key}")["table"]
+            except H2OResponseError as exc:
+                if "KeyNotFound" not in str(exc):
+                    raise
+                lb = None  # stopped before AutoML made its leaderboard: no model either
+            if lb is None or not lb.cell_values:
                 raise RuntimeError(
                     f"H2O AutoML built no model in {ctx.budget_s:.0f} s "
                     f"(max_runtime_secs={aml.max_runtime_secs}); give it a larger budget"
@@ -341,12 +336,13 @@ class H2OAdapter(Adapter):
         return {"leader": self._leader.model_id, "algo": self._leader.algo, "params": changed}
 
     # --- prediction ---
-    def _predict_frame(self, X: pd.DataFrame) -> np.ndarray:
+    def _prediction(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The leader's prediction frame (``predict`` and, for classes, ``c0``, ``c1``, ...) for ``X``.
 
+        Cached by ``id(X)``: ``predict`` and ``predict_proba`` on the same rows upload them once.
+        """
         if self._cache is not None and self._cache[0] == id(X):
             return self._cache[1]
-        if self._leader is None:
-            raise RuntimeError("H2OAdapter.predict called before a successful fit")
         df = pd.DataFrame({str(c): X[c] for c in X.columns})[self._columns]
         assert self._server is not None
         csv = self._server.dir / f"predict_{uuid.uuid4().hex[:8]}.csv"
@@ -354,21 +350,19 @@ class H2OAdapter(Adapter):
         with warnings.catch_warnings():  # "install polars for a faster conversion"
             warnings.simplefilter("ignore")
             pred = self._leader.predict(frame).as_data_frame(use_multi_thread=False)
-        if self._n_classes:
-            levels = [c for c in pred.columns if c != "predict"]
-            proba = align_proba(pred[levels].to_numpy(float), [int(c[1:]) for c in levels], self._n_classes)
-            out = proba
-        else:
-            out = pred["predict"].to_numpy(float)
-        self._cache = (id(X), out)
-        return out
+        self._cache = (id(X), pred)
+        return pred
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        out = self._predict_frame(X)
-        return out.argmax(axis=1).astype(int) if self._n_classes else out
+    def _predict_raw(self, X: pd.DataFrame) -> Any:
+        if self._fitted_task().is_classification:
+            # the most probable class; H2O's own "predict" column uses its max-F1 threshold for binary
+            return super()._predict_raw(X)
+        return self._prediction(X)["predict"].to_numpy(float)
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray | None:
-        return self._predict_frame(X) if self._n_classes else None
+    def _predict_proba_raw(self, X: pd.DataFrame) -> tuple[Any, Any] | None:
+        pred = self._prediction(X)
+        levels = [c for c in pred.columns if c != "predict"]  # "c<code>", as uploaded
+        return pred[levels].to_numpy(float), [int(c[1:]) for c in levels]
 
     def best_config(self) -> dict[str, Any]:
         return dict(self._config)

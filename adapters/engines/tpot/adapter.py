@@ -30,11 +30,11 @@ import numpy as np
 import pandas as pd
 import psutil
 
-from adapters.base import Adapter, FitContext, FitData, TaskInfo, TaskNotSupported, TrialLogger
+from adapters.base import FitContext, FitData, TaskInfo, TaskNotSupported, TrialLogger
 from adapters.engines.common import (
-    align_proba,
+    BudgetKnob,
+    EngineAdapter,
     child_processes,
-    engine_knob_seconds,
     require_problem_type,
     stop_processes,
 )
@@ -43,48 +43,38 @@ from adapters.engines.tpot.history import describe, family, trials
 
 logger = logging.getLogger(__name__)
 
-# --- Budget calibration (measured on this machine; the measurements are below) --------------------
+# --- Budget knobs: values, measurements and how to re-measure them in benchmarks/README.md (TPOT) ---
 # The fit has three parts: set-up (TPOT's own, before its clock starts), the search, which must end
 # at search_end, and the post-search part (watchdog wake-up, killing the workers, our refit, the
 # rest of the trial log), which must end before the budget.
 # * TPOT checks its own deadline only when an evaluation ends or, when none ends, every
 #   max_eval_time_mins; so a watchdog cancels the evaluations in flight once TPOT's deadline has
 #   passed, which wakes TPOT up and makes it stop at once.
-# * TPOT's refit of its best pipeline is unbounded (29.9 s once after a 25 s budget): it is skipped,
-#   and adapters.engines.tpot.refit refits the best pipeline whose estimated refit time fits in half the
-#   time left (plus a cheap insurance), and gives up at the budget less TPOT_FINISH_MARGIN_S.
+# * TPOT's refit of its best pipeline is unbounded: it is skipped, and adapters.engines.tpot.refit
+#   refits the best pipeline whose estimated refit time fits in REFIT_SHARE of the time left (plus a
+#   cheap insurance), and gives up at the budget less FINISH_MARGIN_S.
 # * If nothing was evaluated when the search ends, TPOT would build and evaluate its starting
 #   population twice more before raising: the evolver stops it at once instead.
-# Before these changes (breast_cancer, 2 cores, load 8-10): fit/budget 1.18, 1.11, 2.23 at 25 s, and
-# a kill at the hard deadline at 20 s. After them the post-search part took 0.2 to 2.1 s, so the
-# search can end at 0.90 x budget - 1 s; the refit's give-up point bounds the rest whatever happens.
-TPOT_FRACTION = 0.90  # the search (TPOT's max_time_mins) ends at this share of the budget ...
-TPOT_RESERVE_S = 1.0  # ... less these seconds
-TPOT_FLOOR_S = 3.0  # never ask for less than this
-TPOT_FINISH_MARGIN_S = 1.0  # fit returns at the latest this long before the budget ends
-TPOT_EVAL_FRACTION = 0.25  # per-pipeline limit (max_eval_time_mins) = this share of the budget ...
-TPOT_EVAL_MIN_S, TPOT_EVAL_MAX_S = 3.0, 300.0  # ... within these bounds (seconds)
-TPOT_CV_FOLDS = 5
-TPOT_WATCHDOG_GRACE_S = 0.5  # the watchdog starts cancelling this long after TPOT's own deadline
-TPOT_REFIT_FACTOR = 1.25  # refit on all rows ~ evaluation seconds / folds * this
-TPOT_REFIT_SHARE = 0.5  # the refitted pipeline's estimate must fit in this share of the time left
-TPOT_INSURANCE_SHARE = 0.1  # a cheap second refit in parallel: estimate within this share
+KNOB = BudgetKnob(fraction=0.90, reserve_s=1.0, floor_s=3.0)  # when the search ends (max_time_mins)
+FINISH_MARGIN_S = 1.0  # fit returns at the latest this long before the budget ends
+EVAL_SHARE = 0.25  # per-pipeline limit (max_eval_time_mins): this share of the budget ...
+EVAL_MIN_S = 3.0  # ... but at least these seconds ...
+EVAL_MAX_S = 300.0  # ... and at most these
+CV_FOLDS = 5  # cross-validation folds TPOT scores each pipeline with
+WATCHDOG_GRACE_S = 0.5  # the watchdog starts cancelling this long after TPOT's own deadline
+REFIT_FACTOR = 1.25  # refit on all rows ~ evaluation seconds / folds * this
+REFIT_SHARE = 0.5  # the refitted pipeline's estimate must fit in this share of the time left
+INSURANCE_SHARE = 0.1  # a cheap second refit in parallel: estimate within this share of the time left
 # Small budgets: TPOT evaluates its whole starting population before evolving anything, and its
 # default search space stacks inner classifiers (each with its own 5-fold cross_val_predict inside
 # each fold). So: population = budget / 3 within [10, 50]; no inner predictors; below a minute
 # TPOT's 'linear-light' space (naive Bayes, trees, k-NN, linear models), else 'linear'.
-TPOT_POPULATION_PER_S, TPOT_POPULATION_MIN, TPOT_POPULATION_MAX = 1 / 3, 10, 50
-TPOT_LIGHT_BELOW_S = 60.0
+POPULATION_PER_S = 1 / 3  # population size per second of budget ...
+POPULATION_MIN = 10  # ... at least this ...
+POPULATION_MAX = 50  # ... and at most this
+LIGHT_BELOW_S = 60.0  # budgets below this search TPOT's 'linear-light' space
 # No periodic_checkpoint_folder: TPOT pickles its whole population there after every generation,
-# and on breast_cancer (455 rows, load 8) its 5 dumps took 11.2 s of a 24.7 s fit (cProfile).
-# MEASURED with `python -m harness --task T --budget B --adapters tpot --seeds 3` (1 core per run,
-# 2 shared cores, load 3 to 9 from other jobs); fit_s / budget per seed, status ok unless noted:
-#   search end 0.80 B - 1: breast_cancer 20 s 0.78 0.78 0.77; titanic 30 s 0.77 0.80 0.81;
-#                          digits 30 s 0.83 0.84 0.81
-#   search end 0.85 B - 1: breast_cancer 20 s 0.82 0.82 0.83; titanic 30 s 0.86 0.84 0.85;
-#                          digits 30 s 0.83 0.86 0.83; digits 60 s 0.86 0.87 0.85
-#   search end 0.90 B - 1: breast_cancer 20 s 0.86 0.86 0.89; titanic 30 s 0.89 0.90 0.88;
-#                          digits 30 s 0.89 0.90 0.90; titanic 120 s 0.90 0.91 0.90
+# which took nearly half of a small fit (measured: benchmarks/README.md).
 # ---------------------------------------------------------------------------------------------------
 
 # our metric name -> scikit-learn scorer TPOT maximises (per problem type); "neg_" ones are negated
@@ -120,7 +110,7 @@ def import_tpot_offline() -> Any:
     return tpot
 
 
-class TpotAdapter(Adapter):
+class TpotAdapter(EngineAdapter):
     requires = ("tpot", "distributed", "sklearn")
     extra = "tpot"
     description = "TPOT 1.x (genetic programming over scikit-learn pipelines, Dask workers)"
@@ -137,7 +127,6 @@ class TpotAdapter(Adapter):
         self._chosen_score: float | None = None  # its cross-validated score, in our metric's units
         self._classes: np.ndarray = np.arange(0)  # TPOT's class codes -> ours
         self._preprocessor: Any = None
-        self._task: TaskInfo | None = None
         self.cluster_addresses: list[str] = []  # scheduler and workers (tests check the ports close)
         self.timings: dict[str, float] = {}
 
@@ -172,22 +161,20 @@ class TpotAdapter(Adapter):
         self.cluster_addresses = [self._cluster.scheduler_address, *self._client.scheduler_info()["workers"]]
         logger.info("Dask cluster for TPOT at %s with %d workers", self._cluster.scheduler_address, workers)
 
-    def fit(self, data: FitData, ctx: FitContext, log: TrialLogger) -> None:
+    def _fit(self, data: FitData, ctx: FitContext, log: TrialLogger) -> None:
         from adapters.tuning.preprocess import make_preprocessor
 
         task = data.task
-        self.check_task(task)
-        self._task = task
         X_df, y = data.train_valid()
         self._preprocessor = make_preprocessor(scale=False)
         X = np.asarray(self._preprocessor.fit_transform(X_df), dtype=float)
         if task.is_classification:  # codes 0..K-1 of the classes present (XGBoost needs them)
             self._classes, y = np.unique(y, return_inverse=True)
         # the search must end at search_end (our clock); TPOT's clock starts later, see _Evolver
-        search_s = engine_knob_seconds(ctx.budget_s, TPOT_FRACTION, TPOT_RESERVE_S, TPOT_FLOOR_S)
+        search_s = KNOB.seconds(ctx.budget_s)
         search_end_wall = time.time() + (ctx.fit_start + search_s - time.monotonic())
-        finish_by = ctx.deadline - TPOT_FINISH_MARGIN_S  # time.monotonic()
-        eval_s = min(TPOT_EVAL_MAX_S, max(TPOT_EVAL_MIN_S, TPOT_EVAL_FRACTION * ctx.budget_s))
+        finish_by = ctx.deadline - FINISH_MARGIN_S  # time.monotonic()
+        eval_s = min(EVAL_MAX_S, max(EVAL_MIN_S, EVAL_SHARE * ctx.budget_s))
         scorer = _SCORERS[task.metric][task.problem_type]
         sign = -1.0 if scorer.startswith("neg_") else 1.0
         wall_at_start = time.time() - ctx.elapsed()  # TPOT stamps its evaluations with time.time()
@@ -222,13 +209,11 @@ class TpotAdapter(Adapter):
         t_refit = time.time()
         warnings.simplefilter("ignore")  # for the refit threads too (this child process runs one fit)
         try:
-            cands = tpot_refit.candidates(history, est.objective_names[0], TPOT_CV_FOLDS, TPOT_REFIT_FACTOR)
+            cands = tpot_refit.candidates(history, est.objective_names[0], CV_FOLDS, REFIT_FACTOR)
             if not cands:
                 why = f": {evolver.search_error}" if evolver.search_error else ""
                 raise RuntimeError(f"TPOT evaluated no pipeline within the budget ({len(y)} rows){why}")
-            self._pipeline, chosen = tpot_refit.refit(
-                cands, X, y, finish_by, TPOT_REFIT_SHARE, TPOT_INSURANCE_SHARE
-            )
+            self._pipeline, chosen = tpot_refit.refit(cands, X, y, finish_by, REFIT_SHARE, INSURANCE_SHARE)
             self._chosen_score = sign * chosen.score
         finally:
             t_log = time.time()
@@ -256,20 +241,18 @@ class TpotAdapter(Adapter):
     ) -> Any:
         regression = task.problem_type == "regression"
         base = self._tpot.TPOTRegressor if regression else self._tpot.TPOTClassifier
-        population = int(
-            min(TPOT_POPULATION_MAX, max(TPOT_POPULATION_MIN, TPOT_POPULATION_PER_S * ctx.budget_s))
-        )
+        population = int(min(POPULATION_MAX, max(POPULATION_MIN, POPULATION_PER_S * ctx.budget_s)))
         no_inner = {"allow_inner_regressors" if regression else "allow_inner_classifiers": False}
         return _estimator_class(base, self._tpot.evolvers.BaseEvolver, search_end_wall, on_evaluated)(
-            search_space="linear-light" if ctx.budget_s < TPOT_LIGHT_BELOW_S else "linear",
+            search_space="linear-light" if ctx.budget_s < LIGHT_BELOW_S else "linear",
             scorers=[scorer],
             scorers_weights=[1],
-            cv=TPOT_CV_FOLDS,
+            cv=CV_FOLDS,
             max_time_mins=search_s / 60.0,  # replaced when TPOT's search starts
             max_eval_time_mins=eval_s / 60.0,
             n_jobs=max(1, int(ctx.cores)),
             client=self._client,
-            periodic_checkpoint_folder=None,  # see the calibration block
+            periodic_checkpoint_folder=None,  # its pickling costs too much: see the knobs block
             random_state=ctx.seed,
             verbose=0,
             population_size=population,
@@ -305,26 +288,19 @@ class TpotAdapter(Adapter):
         psutil.wait_procs(procs, timeout=2.0)
 
     def _X(self, X: pd.DataFrame) -> np.ndarray:
-        if self._pipeline is None:
-            raise RuntimeError("TPOT has no fitted pipeline: fit did not finish")
         return np.asarray(self._preprocessor.transform(X), dtype=float)
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        Xt = self._X(X)
-        pred = np.asarray(self._pipeline.predict(Xt))
-        if self._task is not None and self._task.is_classification:
-            return np.asarray(self._classes)[pred.astype(int)].astype(int)
-        return pred.astype(float)
+    def _predict_raw(self, X: pd.DataFrame) -> Any:
+        pred = np.asarray(self._pipeline.predict(self._X(X)))
+        if self._fitted_task().is_classification:  # TPOT's codes (of the classes present) -> ours
+            return self._classes[pred.astype(int)]
+        return pred
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray | None:
-        if self._task is None or not self._task.is_classification:
-            return None
-        Xt = self._X(X)
+    def _predict_proba_raw(self, X: pd.DataFrame) -> tuple[Any, Any] | None:
         if not hasattr(self._pipeline, "predict_proba"):
             return None
-        proba = self._pipeline.predict_proba(Xt)
-        classes = np.asarray(self._classes)[np.asarray(self._pipeline.classes_).astype(int)]
-        return align_proba(proba, classes, len(self._task.classes) or proba.shape[1])
+        proba = self._pipeline.predict_proba(self._X(X))
+        return proba, self._classes[np.asarray(self._pipeline.classes_).astype(int)]
 
     def best_config(self) -> dict[str, Any]:
         if self._pipeline is None:
@@ -391,14 +367,14 @@ def _estimator_class(base: type, evolver_base: type, search_end_wall: float, on_
     keeps ours.
     """
 
-    class Evolver(evolver_base):  # type: ignore[misc,valid-type]
+    class Evolver(evolver_base):
         search_started = search_ended = math.nan
         search_error: Exception | None = None
         scheduled_timeout_time: float | None = None
 
         def optimize(self, *args: Any, **kwargs: Any) -> Any:
             self.search_started = time.time()
-            self.max_time_mins = max(TPOT_FLOOR_S, search_end_wall - time.time()) / 60.0
+            self.max_time_mins = max(KNOB.floor_s, search_end_wall - time.time()) / 60.0
             try:
                 super().optimize(*args, **kwargs)
             except _SearchOver:
@@ -412,8 +388,9 @@ def _estimator_class(base: type, evolver_base: type, search_end_wall: float, on_
         def evaluate_population(self) -> None:
             super().evaluate_population()
             on_evaluated(self.population.evaluated_individuals, self.scheduled_timeout_time)
+            deadline = self.scheduled_timeout_time
             if self.generation == 0 and len(self.population.population) == 0:
-                if time.time() >= self.scheduled_timeout_time:
+                if deadline is not None and time.time() >= deadline:
                     self.search_error = RuntimeError(
                         "no pipeline of the starting population finished in time"
                     )
@@ -457,7 +434,7 @@ class _Watchdog:
         while not self._stop.wait(0.5):
             evolver = getattr(self.estimator, "_evolver_instance", None)
             deadline = getattr(evolver, "scheduled_timeout_time", None)
-            if deadline is None or time.time() < deadline + TPOT_WATCHDOG_GRACE_S:
+            if deadline is None or time.time() < deadline + WATCHDOG_GRACE_S:
                 continue
             keys = [k for k in list(self.client.futures) if str(k).startswith("eval_objective_list")]
             if not keys:

@@ -7,7 +7,6 @@ with only the parameters that differ from their defaults; ``family`` names its f
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any
 
@@ -39,15 +38,19 @@ def describe(est: Any) -> str:
     return f"{type(est).__name__}({', '.join(parts)})"
 
 
-@functools.cache
+_DEFAULTS: dict[type, dict[str, Any]] = {}  # per class: its constructor's defaults
+
+
 def _defaults(cls: type) -> dict[str, Any]:
     import inspect
 
-    try:
-        params = inspect.signature(cls.__init__).parameters.values()
-    except (TypeError, ValueError):
-        return {}
-    return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+    if cls not in _DEFAULTS:
+        try:
+            params = list(inspect.signature(cls.__init__).parameters.values())  # type: ignore[misc]
+        except (TypeError, ValueError):
+            params = []
+        _DEFAULTS[cls] = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+    return _DEFAULTS[cls]
 
 
 def _same(a: Any, b: Any) -> bool:

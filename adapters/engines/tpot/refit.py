@@ -1,7 +1,7 @@
 """The bounded final refit of a TPOT search: which evaluated pipeline to refit, in the time left.
 
-TPOT itself refits its best pipeline on all rows after the search, with no time limit (one such
-refit took 29.9 s after a 25 s budget here). The TPOT adapter stops TPOT after its search and
+TPOT itself refits its best pipeline on all rows after the search, with no time limit (how long
+that took here: ``benchmarks/README.md``, TPOT). The TPOT adapter stops TPOT after its search and
 refits here instead: it estimates each pipeline's refit time from its evaluation time (a k-fold
 cross-validation fits k models on (k-1)/k of the rows: one fit on all rows takes about
 ``eval_s / k * REFIT_FACTOR``), refits the best pipeline whose estimate fits in the time left

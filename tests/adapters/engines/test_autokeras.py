@@ -2,7 +2,7 @@
 
 Keras reads ``KERAS_BACKEND`` once, at its first import, so everything that imports keras runs
 in a child process (a script in ``tmp_path``), never in the pytest process. The child runs the
-adapter through ``tests.adapters.contract`` from an empty working directory and reports what it
+adapter through ``adapters.testing`` from an empty working directory and reports what it
 saw; the test checks the contract, the budget, that nothing was written outside the run's
 workdir, and that no process was left behind.
 """
@@ -52,7 +52,7 @@ def main():
         out["stopped_after"] = cb.model.stop_training
         json.dump(out, open(spec["out"], "w"))
         return
-    from tests.adapters.contract import result_as_json, run_adapter
+    from adapters.testing import result_as_json, run_adapter
     try:
         res = run_adapter(mod.AutoKerasAdapter, spec["task"], spec["budget"], spec["seed"], cores=2)
         out["status"] = "ok"
@@ -163,3 +163,14 @@ def test_no_model_in_time_fails_with_the_reason(tmp_path: Path) -> None:
     assert out["status"] == "failed"
     assert "AutoKeras finished no epoch" in out["error"], out["error"]
     assert out["children_left"] == []
+
+
+@pytest.mark.engine
+def test_autokeras_passes_check_adapter_on_the_generated_regression_task(tmp_path: Path) -> None:
+    """adapters.testing.check_adapter in a child: standardised targets back in RMSE for valid scores."""
+    from tests.adapters.engines.engine_contract import run_check_adapter
+
+    out = run_check_adapter(tmp_path, "adapters.engines.autokeras:AutoKerasAdapter", "regression", 15.0)
+    assert out["contract"] == "ok", out["contract"]
+    assert [r["task"] for r in out["results"]] == ["regression"]
+    assert out["left_after_close"] == []

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from adapters.base import FitContext, FitData, TaskInfo, TaskNotSupported
-from adapters.engines.common import JsonLinesFollower, align_proba, engine_knob_seconds
+from adapters.engines.common import BudgetKnob, JsonLinesFollower, align_proba
 from adapters.engines.flaml import FlamlAdapter
 from tasks.metrics import METRICS
 from tests.adapters.engines.engine_contract import baseline, better, check_contract, run_engine
@@ -52,8 +52,8 @@ def test_flaml_losses_become_our_scores(metric, problem, flaml_name, loss, score
 
 
 def test_knob_keeps_a_margin_and_a_floor() -> None:
-    assert engine_knob_seconds(100.0, 0.9, 1.0, 2.0) == pytest.approx(89.0)
-    assert engine_knob_seconds(1.0, 0.9, 1.0, 2.0) == 2.0
+    assert BudgetKnob(0.9, 1.0, 2.0).seconds(100.0) == pytest.approx(89.0)
+    assert BudgetKnob(0.9, 1.0, 2.0).seconds(1.0) == 2.0
 
 
 def test_follower_delivers_each_complete_line_once(tmp_path: Path) -> None:
@@ -111,3 +111,14 @@ def test_flaml_scores_trials_with_our_metric_when_it_has_none(tmp_path: Path) ->
     pred = adapter.predict(pd.DataFrame(X[450:]))
     assert METRICS["precision"].score(y.to_numpy()[450:], pred) > 0.8
     adapter.close()
+
+
+@pytest.mark.engine
+def test_flaml_passes_check_adapter_on_the_generated_binary_task(tmp_path: Path, no_leaks) -> None:
+    """adapters.testing.check_adapter in a child: FLAML's log loss becomes valid scores in log loss."""
+    from tests.adapters.engines.engine_contract import run_check_adapter
+
+    out = run_check_adapter(tmp_path, "adapters.engines.flaml:FlamlAdapter", "binary", 12.0)
+    assert out["contract"] == "ok", out["contract"]
+    assert [r["task"] for r in out["results"]] == ["binary"]
+    assert out["left_after_close"] == []

@@ -1,7 +1,7 @@
 """H2O adapter: quick checks of its translation, and real runs in a child process (engine).
 
 Each real run is a script in ``tmp_path`` (a fresh Python process, as the harness's child): it
-runs the adapter through ``tests.adapters.contract`` while a thread records the processes of its
+runs the adapter through ``adapters.testing`` while a thread records the processes of its
 tree and their sockets, and writes what it saw as JSON. The test then checks that the JVM was our
 plain child, listened on 127.0.0.1 only, and is gone with its ports once the child has ended.
 """
@@ -23,7 +23,7 @@ import psutil
 import pytest
 
 from adapters.base import TaskInfo, TaskNotSupported
-from adapters.engines.h2o.adapter import KNOB_FLOOR_S, KNOB_FRACTION, KNOB_RESERVE_S, H2OAdapter
+from adapters.engines.h2o.adapter import KNOB, H2OAdapter
 from adapters.engines.h2o.server import HEAP_CAP_MB, JAVA_HINT, _free_port_pair, heap_mb
 from tasks.metrics import METRICS
 from tests import ROOT
@@ -61,7 +61,7 @@ def main():
         json.dump(out, open(spec["out"] + ".tmp", "w"))
         os.replace(spec["out"] + ".tmp", spec["out"])
         time.sleep(600)
-    from tests.adapters.contract import result_as_json, run_adapter
+    from adapters.testing import result_as_json, run_adapter
     stop = threading.Event()
     def watch():
         while not stop.wait(0.5):
@@ -172,8 +172,8 @@ def test_free_port_pair_is_free_on_localhost() -> None:
 
 def test_the_knob_leaves_room_for_what_h2o_does_after_its_clock() -> None:
     for budget in (10.0, 20.0, 60.0, 300.0):
-        knob = max(KNOB_FLOOR_S, KNOB_FRACTION * budget - KNOB_RESERVE_S)
-        assert KNOB_FLOOR_S <= knob <= budget - 2.0
+        knob = KNOB.seconds(budget)
+        assert KNOB.floor_s <= knob <= budget - 2.0
 
 
 # --- real H2O runs ---------------------------------------------------------------------------
@@ -243,9 +243,21 @@ def test_jvm_dies_when_the_run_is_killed(tmp_path: Path) -> None:
 def test_no_model_in_time_fails_with_the_reason(tmp_path: Path) -> None:
     """AutoML is cancelled and fit stops waiting at once (margins > budget): no model can exist yet
     (H2O's first model needs its cross-validation fits), so fit raises quickly and the JVM goes."""
-    overrides = {"CANCEL_MARGIN_S": 100.0, "FINISH_S": 100.0, "POLL_S": 0.05}
+    overrides = {"CANCEL_MARGIN_S": 100.0, "FINISH_MARGIN_S": 100.0, "POLL_S": 0.05}
     out = run_h2o(tmp_path, "digits", 4.0, overrides=overrides)
     assert out["status"] == "failed"
     assert "built no model" in out["error"], out["error"]
     assert out["left_after_close"] == []
     assert all(gone(int(pid)) for pid in out["procs"])
+
+
+@pytest.mark.engine
+def test_h2o_passes_check_adapter_on_the_generated_binary_task(tmp_path: Path) -> None:
+    """adapters.testing.check_adapter in a child: log loss of H2O's cross-validation as valid scores."""
+    from tests.adapters.engines.engine_contract import run_check_adapter
+
+    out = run_check_adapter(tmp_path, "adapters.engines.h2o.adapter:H2OAdapter", "binary", 15.0)
+    assert out["contract"] == "ok", out["contract"]
+    assert [r["task"] for r in out["results"]] == ["binary"]
+    assert out["left_after_close"] == []
+    assert all(port_closed(p) for p in out["ports"]), out["ports"]

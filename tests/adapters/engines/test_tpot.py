@@ -24,6 +24,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 
 from adapters.base import TaskInfo, TaskNotSupported
+from adapters.engines.common import BudgetKnob
 from adapters.engines.tpot.adapter import TpotAdapter
 from adapters.engines.tpot.history import family
 from adapters.engines.tpot.history import trials as history_trials
@@ -194,17 +195,24 @@ def test_tpot_keeps_the_contract(tmp_path: Path, no_leaks, task: str, budget_s: 
     assert any(abs(out["best_config"]["cv_score"] - v) < 1e-9 for v in scores), (out["best_config"], scores)
 
 
+class TpotWithoutTime(TpotAdapter):
+    """TPOT whose search ends 0.02 s into the fit, with 1 ms per pipeline: no evaluation can finish."""
+
+    def _fit(self, data, ctx, log) -> None:
+        from unittest import mock
+
+        import adapters.engines.tpot.adapter as module
+
+        knob = BudgetKnob(fraction=0.0, reserve_s=0.0, floor_s=0.02)
+        with mock.patch.multiple(module, KNOB=knob, EVAL_MIN_S=0.001, EVAL_SHARE=0.0):
+            super()._fit(data, ctx, log)
+
+
 @pytest.mark.engine
 def test_tpot_without_any_finished_pipeline_fails_with_the_reason(tmp_path: Path, no_leaks) -> None:
     """With a search that ends before any 5-fold evaluation can finish, fit raises before the budget."""
-    overrides = {
-        "TPOT_EVAL_MIN_S": 0.001,
-        "TPOT_EVAL_FRACTION": 0.0,
-        "TPOT_FRACTION": 0.0,
-        "TPOT_RESERVE_S": 0.0,
-        "TPOT_FLOOR_S": 0.02,
-    }
-    out = runner.run_engine(tmp_path, TPOT, "breast_cancer", 15.0, seed=0, cores=1, overrides=overrides)
+    adapter = "tests.adapters.engines.test_tpot:TpotWithoutTime"  # KNOB is no JSON value: patched in _fit
+    out = runner.run_engine(tmp_path, adapter, "breast_cancer", 15.0, seed=0, cores=1)
     assert out["status"] == "failed"
     assert "TPOT evaluated no pipeline within the budget" in out["error"]
     assert out["fit_s"] <= 15.0
@@ -252,3 +260,13 @@ def _alive(pids: list[int], within_s: float) -> list[int]:
         if not alive or time.monotonic() > deadline:
             return alive
         time.sleep(0.2)
+
+
+@pytest.mark.engine
+def test_tpot_passes_check_adapter_on_the_generated_regression_task(tmp_path: Path, no_leaks) -> None:
+    """adapters.testing.check_adapter in a child: TPOT's negated RMSE becomes valid scores in RMSE."""
+    out = runner.run_check_adapter(tmp_path, TPOT, "regression", 15.0, cores=1)
+    assert out["contract"] == "ok", out["contract"]
+    assert [r["task"] for r in out["results"]] == ["regression"]
+    assert out["left_after_close"] == []
+    assert all(runner.closed(p) for p in out["ports"])
