@@ -255,9 +255,9 @@ def _id_like(name: str, col: pd.Series) -> bool:
     n = len(col)
     present = col.dropna()
     distinct = present.nunique()
-    if name.strip().lower() in ID_NAMES or name.strip().lower().endswith("_id"):
-        if len(present) == n and distinct == n and n > 1:
-            return True
+    id_name = name.strip().lower() in ID_NAMES or name.strip().lower().endswith("_id")
+    if id_name and len(present) == n and distinct == n and n > 1:
+        return True
     if isinstance(col.dtype, pd.CategoricalDtype):
         return distinct > ID_MIN_DISTINCT and distinct > ID_UNIQUE_SHARE * len(present)
     if col.dtype.kind in "iu" and n >= 10 and distinct == n:

@@ -158,7 +158,7 @@ def _sha(a: np.ndarray) -> str:
 
 def kfold_split(y: np.ndarray, task: str, fold: int, n_folds: int, *, classification: bool) -> Split:
     """Outer K-fold: the test part is fold ``fold`` of ``n_folds``; valid is carved from the rest."""
-    if not 2 <= n_folds:
+    if not n_folds >= 2:
         raise HarnessError(f"--folds must be at least 2, got {n_folds}")
     if not 0 <= fold < n_folds:
         raise HarnessError(f"fold {fold} does not exist: there are {n_folds} (0..{n_folds - 1})")

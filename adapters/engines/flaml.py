@@ -157,7 +157,7 @@ class FlamlAdapter(EngineAdapter):
             raise TaskNotSupported(f"no FLAML metric for {task.metric!r}")
         sign = -1.0 if ours.greater_is_better else 1.0
 
-        def custom_metric(X_val, y_val, estimator, labels, X_train, y_train, *args, **kwargs):  # noqa: ANN001
+        def custom_metric(X_val, y_val, estimator, labels, X_train, y_train, *args, **kwargs):
             proba = estimator.predict_proba(X_val) if task.is_classification else None
             pred = np.asarray(estimator.predict(X_val))
             loss = sign * float(ours.score(np.asarray(y_val), pred, proba))

@@ -98,7 +98,7 @@ class Evaluator:
     def _subsample(self, X: pd.DataFrame, y: np.ndarray, fraction: float) -> tuple[pd.DataFrame, np.ndarray]:
         if fraction >= 1.0:
             return X, y
-        n = max(int(round(fraction * len(y))), 2 * max(2, len(self.task.classes)))
+        n = max(round(fraction * len(y)), 2 * max(2, len(self.task.classes)))
         if n >= len(y):
             return X, y
         strat = y if self.task.is_classification and np.bincount(y).min() >= 2 else None

@@ -176,7 +176,7 @@ class TuningLoop:
             self.cost.observe(wall, self._trial_units(config))
             self.strategy.tell(config, None, "pruned")
             return self._trial(config, None, wall, "pruned", None, getattr(exc, "curve", None))
-        except Exception as exc:  # a failed trial is a result, not a crash
+        except Exception as exc:  # noqa: BLE001 - a failed trial is a result, not a crash
             wall = time.monotonic() - t0
             log.debug("trial %s failed:\n%s", config, traceback.format_exc())
             self.strategy.tell(config, None, "failed")

@@ -76,7 +76,7 @@ class Int:
 
     def points(self, n: int) -> list[int]:
         raw = np.geomspace(self.low, self.high, n) if self.log else np.linspace(self.low, self.high, n)
-        return sorted({int(round(v)) for v in raw})
+        return sorted({round(v) for v in raw})
 
     def contains(self, v: Any) -> bool:
         return isinstance(v, int | np.integer) and bool(self.low <= v <= self.high)
@@ -115,7 +115,7 @@ class Space:
         seen: set[str] = set()
         for name, p in self.params.items():
             if p.condition is not None:
-                parent, values = p.condition
+                parent, _values = p.condition
                 if parent not in seen:
                     raise SpaceError(
                         f"parameter {name!r} is conditioned on {parent!r}, which must come first"
@@ -154,7 +154,7 @@ class Space:
             if isinstance(p, Float):
                 out[name] = float(v)
             elif isinstance(p, Int):
-                out[name] = int(round(float(v)))
+                out[name] = round(float(v))
             else:
                 out[name] = v.item() if isinstance(v, np.generic) else v
         return out

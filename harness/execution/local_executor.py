@@ -164,8 +164,9 @@ class CorePacker:
 class LocalExecutor(Executor):
     """Runs sandbox jobs on this machine: ``parallel`` at once, each on ``cores`` cores of its own."""
 
-    def __init__(self, parallel: int, cores: int) -> None:
+    def __init__(self, parallel: int, cores: int, wait_for_cores_s: float | None = None) -> None:
         self.packer = CorePacker(parallel, cores, abort=abort_all)
+        self.wait_for_cores_s = wait_for_cores_s  # None: wait as long as it takes
 
     def run(
         self, jobs: Sequence[ExecJob], on_start: StartCallback | None = None
@@ -178,7 +179,9 @@ class LocalExecutor(Executor):
             asked = time.time()
             try:
                 # the packer keeps this command's jobs apart; the leases keep other commands off their cores
-                with leased_cores(len(core_ids), aborted, prefer=core_ids) as ids:
+                with leased_cores(
+                    len(core_ids), aborted, prefer=core_ids, wait_s=self.wait_for_cores_s
+                ) as ids:
                     start = time.time()
                     res = run_in_sandbox(dataclasses.replace(ej.sandbox, core_ids=ids), ej.log_path)
             except Cancelled:  # interrupted while waiting: not stored, it runs again on resume

@@ -135,6 +135,11 @@ def wait_gone(watcher: TreeWatcher, timeout: float = 2.0) -> None:
         time.sleep(0.05)
 
 
+def alive(p: psutil.Process) -> bool:
+    """Whether ``p`` still runs (a zombie has ended: it only waits for its parent to reap it)."""
+    return _alive(p)
+
+
 def _alive(p: psutil.Process) -> bool:
     try:
         return p.status() != psutil.STATUS_ZOMBIE

@@ -76,6 +76,8 @@ class SandboxJob:
     core_ids: tuple[int, ...] = ()
     startup_limit_s: float = 300.0
     predict_limit_s: float | None = None  # default max(120 s, budget)
+    isolate: bool = False  # run the child inside bubblewrap (harness.execution.isolate)
+    hide: tuple[str, ...] = ()  # with isolate: data caches and the user's data files the child must not see
 
 
 @dataclass
@@ -129,7 +131,14 @@ def job_to_dict(job: SandboxJob) -> dict[str, Any]:
 
 
 def job_from_dict(d: dict[str, Any]) -> SandboxJob:
-    return SandboxJob(**{**d, "task": task_from_dict(d["task"]), "core_ids": tuple(d.get("core_ids") or ())})
+    return SandboxJob(
+        **{
+            **d,
+            "task": task_from_dict(d["task"]),
+            "core_ids": tuple(d.get("core_ids") or ()),
+            "hide": tuple(d.get("hide") or ()),
+        }
+    )
 
 
 def write_job(run_dir: Path, job: SandboxJob) -> None:

@@ -376,7 +376,7 @@ def test_generated_tasks_are_deterministic_noisy_and_mixed() -> None:
         assert isinstance(data.X_train["group"].dtype, pd.CategoricalDtype)
         assert data.X_train["group"].isna().any() and data.X_train["x1"].isna().any()
         assert data.task.name == data.task.problem_type
-    reg, _, y = load_task("regression")
+    _reg, _, y = load_task("regression")
     assert 400 < y.mean() < 600 and 80 < y.std() < 130
 
 

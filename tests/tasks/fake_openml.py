@@ -226,7 +226,7 @@ class FakeOpenML:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+            def do_GET(self) -> None:
                 url = f"http://{self.headers.get('Host')}{self.path}"
                 fake.urls.append(url)
                 body = fake.answer(url)
@@ -242,7 +242,7 @@ class FakeOpenML:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - http.server's name
+            def log_message(self, format: str, *args: object) -> None:
                 pass  # the tests check fake.urls instead
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -168,7 +168,7 @@ class _Watcher(threading.Thread):
         while not self.done.wait(POLL_S):
             try:
                 self.trials.poll()
-            except Exception:  # noqa: BLE001 - the leaderboard may not exist yet
+            except Exception:
                 logger.debug("leaderboard poll failed", exc_info=True)
             if time.monotonic() >= self.cancel_at:
                 self.cancel()
@@ -182,7 +182,7 @@ class _Watcher(threading.Thread):
             running = [j["key"]["name"] for j in jobs if j.get("status") in ("CREATED", "RUNNING")]
             for key in running:
                 h2o.api(f"POST /3/Jobs/{key}/cancel")
-        except Exception:  # noqa: BLE001
+        except Exception:
             logger.warning("cancelling the AutoML job failed", exc_info=True)
             return
         if running and not self.cancelled:

@@ -152,7 +152,7 @@ class H2OServer:
             conn = h2o.connection()
             if conn is not None and conn.connected:
                 conn.close()
-        except Exception:  # noqa: BLE001 - the JVM goes anyway
+        except Exception:
             logger.debug("closing the H2O connection failed", exc_info=True)
         if self.proc is not None and self.proc.poll() is None:
             import psutil

@@ -379,7 +379,7 @@ def _estimator_class(base: type, evolver_base: type, search_end_wall: float, on_
                 super().optimize(*args, **kwargs)
             except _SearchOver:
                 pass
-            except Exception as exc:  # TPOT raises a bare Exception when nothing could be evaluated
+            except Exception as exc:  # noqa: BLE001 - TPOT raises a bare Exception when nothing could be evaluated
                 self.search_error = exc
             finally:
                 self.search_ended = time.time()
@@ -389,12 +389,14 @@ def _estimator_class(base: type, evolver_base: type, search_end_wall: float, on_
             super().evaluate_population()
             on_evaluated(self.population.evaluated_individuals, self.scheduled_timeout_time)
             deadline = self.scheduled_timeout_time
-            if self.generation == 0 and len(self.population.population) == 0:
-                if deadline is not None and time.time() >= deadline:
-                    self.search_error = RuntimeError(
-                        "no pipeline of the starting population finished in time"
-                    )
-                    raise _SearchOver
+            if (
+                self.generation == 0
+                and len(self.population.population) == 0
+                and deadline is not None
+                and time.time() >= deadline
+            ):
+                self.search_error = RuntimeError("no pipeline of the starting population finished in time")
+                raise _SearchOver
 
     def _get(self: Any) -> type:
         return Evolver

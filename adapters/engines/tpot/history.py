@@ -56,7 +56,7 @@ def _defaults(cls: type) -> dict[str, Any]:
 def _same(a: Any, b: Any) -> bool:
     try:
         return bool(a is b or (type(a) is type(b) and a == b))
-    except Exception:  # arrays and other values without a plain truth value
+    except Exception:  # noqa: BLE001 - arrays and other values without a plain truth value
         return False
 
 

@@ -102,7 +102,7 @@ class _Job:
                 try:
                     pipeline = cand.individual.export_pipeline()
                     pipeline.fit(self.X, self.y)
-                except Exception as exc:  # TPOT too moves on to the next pipeline when one fails
+                except Exception as exc:  # noqa: BLE001 - TPOT too moves on to the next pipeline when one fails
                     self.errors.append(f"{type(exc).__name__}: {exc}")
                     continue
                 self.pipeline, self.chosen = pipeline, cand

@@ -3,7 +3,7 @@ dropout, learning rate, batch size and epochs. Never downloads weights."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from adapters.base import TaskInfo
 from adapters.tuning.families.base import Family, Model, Resource
@@ -52,7 +52,7 @@ def cnn_builder(image_shape: tuple[int, int, int], filters: int, kernel: int, de
 
 class CnnFamily(Family):
     name = "cnn"
-    warm_up_config = {"epochs": 1}
+    warm_up_config: ClassVar[dict[str, Any]] = {"epochs": 1}
     stops_at_deadline = True  # trained epoch by epoch, stopped between batches (torch_nets)
     description = "convolutional network (PyTorch, Adam) for image tasks"
     image_only = True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from adapters.base import TaskInfo
 from adapters.tuning.families.base import Family, Model, Resource, SklearnModel
@@ -11,7 +11,7 @@ from adapters.tuning.spaces import Float, Int, Space
 
 class GbmFamily(Family):
     name = "gbm"
-    warm_up_config = {"n_estimators": 5}
+    warm_up_config: ClassVar[dict[str, Any]] = {"n_estimators": 5}
     description = "gradient-boosted trees (LightGBM)"
 
     def space(self, task: TaskInfo) -> Space:

@@ -3,7 +3,7 @@ number of hidden layers, neurons per layer, dropout rate, and L1 and L2 regulari
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from adapters.base import TaskInfo
 from adapters.tuning.families.base import Family, Model, Resource
@@ -41,7 +41,7 @@ def mlp_builder(n_layers: int, n_units: int, dropout: float):
 
 class MlpFamily(Family):
     name = "mlp"
-    warm_up_config = {"epochs": 1}
+    warm_up_config: ClassVar[dict[str, Any]] = {"epochs": 1}
     stops_at_deadline = True  # trained epoch by epoch, stopped between batches (torch_nets)
     description = "multilayer perceptron (PyTorch, Adam)"
 

@@ -25,9 +25,9 @@ MAX_RUNGS = 4
 
 def rung_resources(low: float, high: float, integer: bool) -> list[float]:
     """Resources of the rungs, from small to the full ``high``, a factor ``ETA`` apart."""
-    n = min(MAX_RUNGS, int(math.floor(math.log(high / low, ETA) + 1e-9)) + 1)
+    n = min(MAX_RUNGS, math.floor(math.log(high / low, ETA) + 1e-9) + 1)
     values = [high / ETA ** (n - 1 - i) for i in range(n)]
-    return [int(round(v)) for v in values] if integer else values
+    return [round(v) for v in values] if integer else values
 
 
 class HalvingStrategy(Strategy):

@@ -102,7 +102,7 @@ def run_loop(
 def test_loop_stops_before_the_budget_with_known_trial_costs() -> None:
     """Digits uses a holdout, so each trial sleeps once: 0.2 to 0.4 s; budget 3 s."""
     budget = 3.0
-    loop, wall, logged = run_loop(Space({"sleep": Float(0.2, 0.4)}), budget)
+    _loop, wall, logged = run_loop(Space({"sleep": Float(0.2, 0.4)}), budget)
     assert wall <= budget, wall
     assert 4 <= len(logged) <= int(budget / 0.2)
     # it stopped because the next trial would not fit, not because time ran out
@@ -188,7 +188,7 @@ def test_cross_validated_trials_cost_one_fit_per_fold() -> None:
 
 def test_failed_trials_are_logged_and_the_search_goes_on() -> None:
     space = Space({"fail": Categorical(("yes", "no")), "sleep": Float(0.01, 0.02)})
-    loop, _, logged = run_loop(space, 1.5)
+    _loop, _, logged = run_loop(space, 1.5)
     statuses = {t.status for t in logged}
     assert statuses == {"ok", "failed"}
     for t in logged:
@@ -206,7 +206,7 @@ def test_every_trial_failing_fails_the_run_with_the_most_common_error() -> None:
 def test_elapsed_is_logged_and_increasing() -> None:
     _, wall, logged = run_loop(Space({"sleep": Float(0.05, 0.06)}), 1.0)
     elapsed = [t.elapsed_s for t in logged]
-    assert elapsed == sorted(elapsed) and 0 < elapsed[0] and elapsed[-1] <= wall
+    assert elapsed == sorted(elapsed) and elapsed[0] > 0 and elapsed[-1] <= wall
 
 
 def test_cost_model_learns_overhead_and_slope() -> None:

@@ -9,10 +9,10 @@ import pytest
 
 pytest.importorskip("torch")
 
-from adapters.base import TaskInfo, TaskNotSupported  # noqa: E402
-from adapters.testing import load_task  # noqa: E402
-from adapters.tuning.families import check_family, get_family  # noqa: E402
-from adapters.tuning.families.mlp import DEFAULTS  # noqa: E402
+from adapters.base import TaskInfo, TaskNotSupported
+from adapters.testing import load_task
+from adapters.tuning.families import check_family, get_family
+from adapters.tuning.families.mlp import DEFAULTS
 
 DATA, X_TEST, Y_TEST = load_task("digits")
 BASE = {**DEFAULTS, "epochs": 4, "n_units": 32, "batch_size": 64}
