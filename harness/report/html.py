@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
+from harness.report import crosstext, power
+from harness.report.crosstask import POSTHOC, WHY_POSTHOC
 from harness.report.leaderboard import COLUMN_NOTES, board_rows, metric_rows
-from harness.report.summary import NORMALISED, BudgetSummary, summary_insights, table_rows
+from harness.report.summary import NORMALISED, POLICY_NOTE, BudgetSummary, summary_insights, table_rows
 
 if TYPE_CHECKING:
     from harness.report.analysis import TaskAnalysis
@@ -112,6 +114,32 @@ def task_page(a: TaskAnalysis, index_href: str = "../index.html") -> str:
     return _page(f"{a.task}: harness report", body)
 
 
+def _cross(s: BudgetSummary) -> list[str]:
+    """The statistics across tasks of one budget: the verdict, the plots and the tables."""
+    ct = s.cross
+    if ct is None:
+        return []
+    body = [
+        f"<h3>Which differences are real at {s.budget_s:g} s</h3>",
+        f"<p>{_prose(crosstext.significance(ct))}</p>",
+        f'<p class="note">Post-hoc test: {_e(POSTHOC)}. {_e(WHY_POSTHOC)}</p>',
+    ]
+    for p in s.plots:
+        body.append(
+            f"<figure>{image_tag(p.path, p.caption)}<figcaption>{_e(p.caption)}</figcaption></figure>"
+        )
+    if ct.adapters:
+        body.append(_table(*crosstext.rank_table(ct)))
+    if ct.pairs:
+        body.append(_table(*crosstext.pair_table(ct)))
+    if len(ct.adapters) > 1 and ct.tasks:
+        body.append("<p>Win rate of the row against the column (share of tasks, a tie counts half):</p>")
+        body.append(_table(*crosstext.winrate_table(ct)))
+    if ct.power is not None:
+        body.append(f"<p>{_prose(power.sentence(ct.power))}</p>")
+    return body
+
+
 def index_page(summaries: list[BudgetSummary], tasks: list[tuple[str, str, str]]) -> str:
     """``tasks``: (task, href of its report, its first insight)."""
     body = ["<h1>Benchmark report</h1>"]
@@ -121,7 +149,12 @@ def index_page(summaries: list[BudgetSummary], tasks: list[tuple[str, str, str]]
     for s in summaries:
         body.append(f"<h2>Across tasks at {s.budget_s:g} s</h2>")
         body.append(_table(*table_rows(s)))
+        body += _cross(s)
     body.append(f'<p class="note">Average rank over tasks (1 = best); {_e(NORMALISED)}.</p>')
+    if summaries:
+        body.append(
+            f'<p class="note">{_prose(POLICY_NOTE[summaries[0].policy])} {_prose(crosstext.NOTES)}</p>'
+        )
     body.append("<h2>Tasks</h2><ul>")
     for task, href, first in tasks:
         body.append(f'<li><a href="{_e(href)}">{_e(task)}</a>: {_e(first)}</li>')

@@ -114,7 +114,7 @@ def param_importance(
     return _fanova(configs, keep, ys, dists, seed), None
 
 
-def _fanova(configs, keep, ys, dists, seed) -> dict[str, float]:  # noqa: ANN001
+def _fanova(configs, keep, ys, dists, seed) -> dict[str, float]:
     import optuna
     from optuna.distributions import CategoricalDistribution, IntDistribution
     from optuna.importance import FanovaImportanceEvaluator, get_param_importances

@@ -14,13 +14,11 @@ if TYPE_CHECKING:
     from harness.report.analysis import TaskAnalysis
 
 
-def _tables(task_boards: list) -> list[str]:  # noqa: ANN001
+def _tables(task_boards: list) -> list[str]:
     lines: list[str] = []
     for b in task_boards:
         lines += (
-            ["", f"## Leaderboard at {b.setting}", ""]
-            if len(task_boards) > 1
-            else ["## Leaderboard", ""]
+            ["", f"## Leaderboard at {b.setting}", ""] if len(task_boards) > 1 else ["## Leaderboard", ""]
         )
         heads, table = board_rows(b)
         lines.append(tabulate(table, headers=heads, tablefmt="github", disable_numparse=True))

@@ -25,13 +25,13 @@ DPI = 100
 TOP_PARAMS = 10
 
 
-def _figure(w: float, h: float):  # noqa: ANN202
+def _figure(w: float, h: float):
     from matplotlib.figure import Figure
 
     return Figure(figsize=(w, h), dpi=DPI, layout="constrained")
 
 
-def _save(fig, path: Path) -> Path:  # noqa: ANN001
+def _save(fig, path: Path) -> Path:
     tmp = path.with_name(path.stem + ".tmp.png")
     fig.savefig(tmp, format="png", metadata={"Software": None})
     os.replace(tmp, path)

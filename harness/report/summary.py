@@ -1,20 +1,35 @@
-"""Across tasks, per budget: average rank, wins, the normalised score, failures; who wins at which budget."""
+"""Across tasks, per budget: average rank, wins, the normalised score, failures; who wins at which budget.
+
+Failed runs are scored by the imputation policy (:mod:`harness.report.impute`) before anything is
+ranked; the statistics across tasks (Friedman, post-hoc, Elo, win rates, power) are in
+:mod:`harness.report.crosstask` and are worded by :mod:`harness.report.crosstext`.
+"""
 
 from __future__ import annotations
 
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tabulate import tabulate
 
-from harness.report import stats
+from harness.report import crosstext, stats
+from harness.report.analysis import Plot
+from harness.report.crosstask import CrossTask, cross_task, tops
+from harness.report.impute import DEFAULT_POLICY, DESCRIBE, Cell, impute, imputed_label
 from harness.report.insights import names
 from harness.report.leaderboard import Board
 
 NORMALISED = (
     "normalised score: 0 = the default adapter, 1 = the best adapter on that task, averaged over tasks"
 )
+
+POLICY_NOTE = {
+    p: f"Every score here counts failed or killed runs: policy `--impute {p}`, a failed run's result is "
+    f"{DESCRIBE[p]}; skipped runs (the adapter does not support the task) are left out under every policy."
+    for p in DESCRIBE
+}
 
 
 @dataclass
@@ -27,6 +42,7 @@ class AdapterSummary:
     runs: int = 0
     not_ok: int = 0
     worse_on: int = 0  # tasks where some adapter is significantly better (rank > 1)
+    counts: Cell = field(default_factory=Cell)  # imputed, left out and skipped runs
 
     @property
     def avg_rank(self) -> float | None:
@@ -45,37 +61,51 @@ class BudgetSummary:
     undefined_norm: list[str]  # tasks where the default was the best (normalisation undefined)
     seeds: int = 0  # the fewest seeds any task of this budget was run with
     tested: int = 0  # pairs of adapters that had enough shared seeds for a test, over all tasks
+    policy: str = DEFAULT_POLICY  # how failed runs were scored
+    cross: CrossTask | None = None  # the statistics across tasks
+    tops: dict[str, str | None] = field(default_factory=dict)  # the top of the ranking per policy
+    plots: list[Plot] = field(default_factory=list)  # the cross-task PNGs, once rendered
 
 
-def summarise(boards: list[Board]) -> list[BudgetSummary]:
+def summarise(boards: list[Board], policy: str = DEFAULT_POLICY) -> list[BudgetSummary]:
     by_budget: dict[float, list[Board]] = defaultdict(list)
     for b in boards:
         by_budget[b.budget_s].append(b)
-    return [_budget(budget, bs) for budget, bs in sorted(by_budget.items())]
+    return [_budget(budget, bs, policy) for budget, bs in sorted(by_budget.items())]
 
 
-def _budget(budget: float, boards: list[Board]) -> BudgetSummary:
+def _budget(budget: float, boards: list[Board], policy: str = DEFAULT_POLICY) -> BudgetSummary:
     acc: dict[str, AdapterSummary] = {}
     undefined = []
+    tables = {t.task: t for t in impute(boards, policy)}
     for b in sorted(boards, key=lambda b: b.task):
-        means = {r.adapter: r.mean for r in b.rows}
-        ranks = stats.plain_ranks(means, b.greater_is_better)
-        best = b.best
-        base = b.default
-        if best is not None and base is not None and base.mean is not None and best.mean == base.mean:
+        table = tables[b.task]
+        means = table.means()  # after imputation; adapters without a score have no rank here
+        ranks = stats.plain_ranks(dict(means), b.greater_is_better)
+        best = (max if b.greater_is_better else min)(means.values()) if means else None
+        base = means.get(b.default.adapter) if b.default else None
+        if best is not None and base is not None and best == base:
             undefined.append(b.task)
         for r in b.rows:
             s = acc.setdefault(r.adapter, AdapterSummary(r.adapter))
-            s.ranks.append(ranks[r.adapter])
             s.runs += len(r.runs)
             s.not_ok += len(r.runs) - len(r.scores)
-            if best is not None and r.mean is not None and r.mean == best.mean:
-                s.wins += 1
+            c = table.cells[r.adapter]
+            s.counts.runs += c.runs
+            s.counts.imputed += c.imputed
+            s.counts.left_out += c.left_out
+            s.counts.skipped += c.skipped
             if r.rank == 1:
                 s.top_group += 1
             elif r.rank is not None:
                 s.worse_on += 1
-            n = stats.normalised(r.mean, base.mean if base else None, best.mean if best else None)
+            mean = means.get(r.adapter)
+            if mean is None:
+                continue
+            s.ranks.append(ranks[r.adapter])
+            if mean == best:
+                s.wins += 1
+            n = stats.normalised(mean, base, best)
             if n is not None:
                 s.normalised.append(n)
     order = sorted(
@@ -88,6 +118,9 @@ def _budget(budget: float, boards: list[Board]) -> BudgetSummary:
         undefined,
         seeds=min(len(b.seeds) for b in boards),
         tested=sum(b.ranking.tested for b in boards),
+        policy=policy,
+        cross=cross_task(budget, boards, policy),
+        tops=tops(budget, boards),
     )
 
 
@@ -97,6 +130,7 @@ def _f(x: float | None, d: int = 2) -> str:
 
 def table_rows(s: BudgetSummary) -> tuple[list[str], list[list]]:
     heads = ["adapter", "average rank", "wins", "top rank group", "normalised score", "tasks", "failed runs"]
+    heads.append("imputed")
     n = len(s.tasks)
     rows = [
         [
@@ -107,6 +141,7 @@ def table_rows(s: BudgetSummary) -> tuple[list[str], list[list]]:
             _f(a.avg_normalised) + (f" ({len(a.normalised)} tasks)" if 0 < len(a.normalised) < n else ""),
             len(a.ranks),
             f"{a.not_ok}/{a.runs}",
+            imputed_label(a.counts),
         ]
         for a in s.adapters
     ]
@@ -132,6 +167,8 @@ def summary_insights(summaries: list[BudgetSummary]) -> list[str]:
             f"{lead.wins} of the {n}{gap}."
         )
         out.append(_how_sure(s))
+        if s.cross is not None:
+            out += crosstext.answer(s.cross, s.tops)
         failing = [a for a in s.adapters if a.not_ok]
         if failing:
             out.append(
@@ -178,8 +215,10 @@ def _how_sure(s: BudgetSummary) -> str:
     )
 
 
-def summary_markdown(summaries: list[BudgetSummary], tasks: dict[str, str]) -> str:
-    """``tasks`` maps each task to its leaderboard path relative to the summary file."""
+def summary_markdown(
+    summaries: list[BudgetSummary], tasks: dict[str, str], folder: Path | None = None
+) -> str:
+    """``tasks`` maps each task to its leaderboard path relative to the summary file in ``folder``."""
     lines = ["# Summary across tasks", ""]
     lines += [f"- tasks: {', '.join(f'[{t}]({p})' for t, p in sorted(tasks.items()))}"]
     lines += [f"- budgets: {', '.join(f'{s.budget_s:g} s' for s in summaries) or '-'}", ""]
@@ -191,6 +230,9 @@ def summary_markdown(summaries: list[BudgetSummary], tasks: dict[str, str]) -> s
         lines += [f"## Budget {s.budget_s:g} s", ""]
         lines.append(tabulate(rows, headers=heads, tablefmt="github", disable_numparse=True))
         lines.append("")
+        if s.cross is not None:
+            plots = [(_rel(p.path, folder), p.caption) for p in s.plots]
+            lines += crosstext.markdown(s.cross, plots)
     if len(summaries) > 1:
         lines += ["## Which strategy wins at which budget", ""]
         rows = [
@@ -204,17 +246,22 @@ def summary_markdown(summaries: list[BudgetSummary], tasks: dict[str, str]) -> s
                 headers=["budget s", "best average rank", "rank", "most wins"],
                 tablefmt="github",
                 disable_numparse=True,
-            )  # fmt: skip
+            )
         )
         lines.append("")
     lines += [
-        "Average rank: rank of the mean test score on each task (1 = best, ties share the average rank; "
-        "an adapter with no finished run ranks last), averaged over tasks. Wins: tasks where the adapter "
-        f"has the best mean test score (ties count for each). Top rank group: tasks where the adapter has rank 1, i.e. no adapter is significantly better "
-        f"({stats.METHOD}). "
-        f"The {NORMALISED}. Failed runs: runs that did not finish (failed, killed or skipped).",
+        "Average rank: rank of the mean test score on each task (1 = best, ties share the average rank), "
+        "averaged over the tasks where the adapter has a score (`tasks`). Wins: tasks where the adapter "
+        "has the best mean test score (ties count for each). Top rank group: tasks where the adapter has "
+        f"rank 1, i.e. no adapter is significantly better ({stats.METHOD}). "
+        f"The {NORMALISED}. Failed runs: runs that did not finish (failed, killed or skipped). "
+        f"{POLICY_NOTE[summaries[0].policy if summaries else DEFAULT_POLICY]} {crosstext.NOTES}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _rel(path: Path, folder: Path | None) -> str:
+    return (path.relative_to(folder) if folder is not None else path).as_posix()
 
 
 def _most_wins(s: BudgetSummary) -> str:

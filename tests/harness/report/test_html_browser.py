@@ -18,6 +18,7 @@ from PIL import Image
 
 from harness.report.files import write_reports
 from harness.store import Store
+from tests.harness.report.conftest import fill_synthetic
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -39,7 +40,9 @@ PROBE = (
     "<script>window.addEventListener('load',()=>{const im=Array.from(document.images);"
     "const b=document.body;b.setAttribute('data-images',im.length);"
     "b.setAttribute('data-broken',im.filter(i=>!(i.complete&&i.naturalWidth>0)).length);"
-    "b.setAttribute('data-title',document.title);b.setAttribute('data-loaded','yes');});</script>"
+    "b.setAttribute('data-title',document.title);"
+    "b.setAttribute('data-sizes',im.map(i=>i.naturalWidth+'x'+i.naturalHeight+':'+i.alt).join('|'));"
+    "b.setAttribute('data-loaded','yes');});</script>"
 )
 
 
@@ -84,6 +87,28 @@ def test_task_report_and_index_render_without_broken_images(synthetic_store: Pat
     shot = screenshot(page, tmp_path / "report.png")
     with Image.open(shot) as im:
         assert im.size == (1280, 2400)
+        assert len(im.convert("L").getcolors(maxcolors=1 << 16) or []) > 50, "the screenshot looks blank"
+
+
+def test_index_shows_the_cross_task_plots(tmp_path: Path) -> None:
+    """Across several tasks, index.html carries the CD diagram and the win-rate matrix, both drawn."""
+    out = tmp_path / "out"
+    with Store(out / "harness.db") as s:
+        for task in ("a", "b", "c", "d"):
+            fill_synthetic(s, task=task, seeds=3)
+        write_reports(s, out)
+    index = out / "index.html"
+    assert "Elo 95 % interval" in index.read_text()
+    seen = probe(index, tmp_path)
+    assert seen["loaded"] == "yes" and seen["images"] == "2" and seen["broken"] == "0", seen
+    sizes = dict(reversed(x.split(":", 1)) for x in seen["sizes"].split("|"))
+    cd = next(v for k, v in sizes.items() if k.startswith("Critical-difference diagram"))
+    wr = next(v for k, v in sizes.items() if k.startswith("Win rate"))
+    for size in (cd, wr):
+        w, h = (int(x) for x in size.split("x"))
+        assert w >= 400 and h >= 150, sizes
+    shot = screenshot(index, tmp_path / "index.png")
+    with Image.open(shot) as im:
         assert len(im.convert("L").getcolors(maxcolors=1 << 16) or []) > 50, "the screenshot looks blank"
 
 
