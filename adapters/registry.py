@@ -32,8 +32,18 @@ class AdapterStatus:
     families: tuple[str, ...] = ()
 
 
+def _all_entry_points() -> dict[str, list[EntryPoint]]:
+    """Every registration of each name; more than one distribution per name is a conflict."""
+    out: dict[str, list[EntryPoint]] = {}
+    for ep in entry_points(group=GROUP):
+        same = [o for o in out.get(ep.name, []) if (_dist_name(o), o.value) == (_dist_name(ep), ep.value)]
+        if not same:  # one distribution found twice on sys.path is not a conflict
+            out.setdefault(ep.name, []).append(ep)
+    return out
+
+
 def _entry_points() -> dict[str, EntryPoint]:
-    return {ep.name: ep for ep in entry_points(group=GROUP)}
+    return {name: eps[0] for name, eps in _all_entry_points().items()}
 
 
 BUILTIN_DIST = "budget-fair-harness"
@@ -41,24 +51,58 @@ BUILTIN_DIST = "budget-fair-harness"
 
 def names() -> list[str]:
     """Every registered adapter name, without loading any."""
-    return sorted(_entry_points())
+    return sorted(_all_entry_points())
 
 
 def builtin_names() -> list[str]:
     """The adapters this project ships (the default set); plugins run only when named."""
-    return sorted(n for n, ep in _entry_points().items() if _dist_name(ep) == BUILTIN_DIST)
+    return sorted(
+        n for n, eps in _all_entry_points().items() if any(_dist_name(ep) == BUILTIN_DIST for ep in eps)
+    )
+
+
+def conflict(name: str) -> str | None:
+    """One line naming the packages that register the same adapter name, or None."""
+    base = split_name(name)[0]
+    eps = _all_entry_points().get(base, [])
+    if len(eps) < 2:
+        return None
+    who = " and ".join(f"{_dist_name(ep) or '?'} ({ep.value})" for ep in eps)
+    return (
+        f"adapter name {base!r} is registered by {len(eps)} installed packages, {who}; "
+        "uninstall or rename one of them"
+    )
 
 
 def origin(name: str) -> str:
-    """``built-in`` or the name of the plugin's distribution."""
+    """``built-in`` or the name of the plugin's distribution (or the conflict, when two register it)."""
+    clash = conflict(name)
+    if clash:
+        return clash
     ep = _entry_points().get(split_name(name)[0])
     dist = _dist_name(ep) if ep else None
     return "built-in" if dist == BUILTIN_DIST else f"plugin {dist or '?'}"
 
 
+def provider(name: str) -> tuple[str, str] | None:
+    """The distribution that registers adapter ``name`` and its version (None when unknown)."""
+    ep = _entry_points().get(split_name(name)[0])
+    dist = getattr(ep, "dist", None)
+    dist_name = _dist_name(ep) if ep is not None else None
+    if dist is None or dist_name is None:
+        return None
+    try:
+        return dist_name, str(dist.version)
+    except (OSError, KeyError, ValueError):  # a broken or vanished distribution
+        return None
+
+
 def _dist_name(ep: EntryPoint) -> str | None:
     dist = getattr(ep, "dist", None)
-    return dist.metadata["Name"] if dist is not None else None
+    try:
+        return dist.metadata["Name"] if dist is not None else None
+    except (OSError, KeyError, ValueError):  # a broken or vanished distribution on sys.path: no name
+        return None
 
 
 def split_name(name: str) -> tuple[str, str | None]:
@@ -76,10 +120,13 @@ def load_class(name: str) -> type[Adapter]:
             f"; did you mean {', '.join(close)}?" if close else f"; known adapters: {', '.join(sorted(eps))}"
         )
         raise AdapterLoadError(f"unknown adapter {base!r}{hint}")
+    clash = conflict(base)
+    if clash:  # which one would win depends on the order of sys.path: never pick one silently
+        raise AdapterLoadError(clash)
     ep = eps[base]
     try:
         obj = ep.load()
-    except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the harness
+    except Exception as exc:
         raise AdapterLoadError(
             f"adapter plugin {base!r} ({ep.value}) failed to load: {type(exc).__name__}: {exc}"
         ) from exc

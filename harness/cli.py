@@ -47,8 +47,30 @@ def _run_parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true", help="start a new store (the old one is kept as a backup)")
     p.add_argument("--executor", default="local", choices=["local", "dask"])
     p.add_argument("--scheduler", help="tcp://HOST:PORT of an existing Dask scheduler")
+    p.add_argument(
+        "--wait-for-cores",
+        metavar="SECONDS",
+        help="stop when a job waited this long for free cores held by other commands (default: no limit)",
+    )
+    p.add_argument(
+        "--isolate",
+        action="store_true",
+        help="run each adapter inside bubblewrap: the system read-only, only its own job's files, no home, "
+        "data cache or network (for adapters you do not trust)",
+    )
+    _impute(p)
     _common(p)
     return p
+
+
+def _impute(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--impute",
+        default="default",
+        choices=["default", "worst", "drop"],
+        help="score of a failed or killed run in the statistics across tasks: the default adapter's on "
+        "that task and seed (default), the worst any adapter got there, or drop it",
+    )
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -97,8 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def build_config(args: argparse.Namespace):  # noqa: ANN201 - RunConfig, imported lazily
-    from harness.config import RunConfig, parse_budgets, parse_image_shape, parse_positive_int
+def build_config(args: argparse.Namespace):  # -> RunConfig, imported lazily
+    from harness.config import RunConfig, parse_budgets, parse_image_shape, parse_positive_int, parse_tasks
 
     try:
         memory = float(args.memory_gb)
@@ -110,7 +132,7 @@ def build_config(args: argparse.Namespace):  # noqa: ANN201 - RunConfig, importe
     if args.executor == "local" and args.scheduler:
         raise HarnessError("--scheduler needs --executor dask")
     return RunConfig(
-        tasks=tuple(t.strip() for t in args.task.split(",") if t.strip()),
+        tasks=parse_tasks(args.task),
         budgets=parse_budgets(args.budget),
         adapters=adapters,
         seeds=parse_positive_int(args.seeds, "--seeds"),
@@ -128,7 +150,19 @@ def build_config(args: argparse.Namespace):  # noqa: ANN201 - RunConfig, importe
         test_file=Path(args.test_file) if args.test_file else None,
         test_column=args.test_column.strip() if args.test_column else None,
         image_shape=parse_image_shape(args.image_shape) if args.image_shape else None,
+        impute=args.impute,
+        isolate=args.isolate,
+        wait_for_cores_s=_seconds(args.wait_for_cores, "--wait-for-cores"),
     )
+
+
+def _seconds(text: str | None, flag: str) -> float | None:
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise HarnessError(f"{flag} must be a number of seconds, got {text!r}; e.g. {flag} 600") from None
 
 
 def cmd_run(argv: list[str]) -> int:
@@ -218,10 +252,11 @@ def cmd_report(argv: list[str]) -> int:
         prog="python -m harness report", description="Re-render reports from the store."
     )
     p.add_argument("--out", default="results")
+    _impute(p)
     _common(p)
     args = p.parse_args(argv)
     _setup_logging(args.debug, args.quiet)
-    from harness.report.files import write_reports
+    from harness.report.files import across_tasks_text, write_reports
     from harness.store import Store
 
     out = Path(args.out)
@@ -231,9 +266,12 @@ def cmd_report(argv: list[str]) -> int:
     from harness.lock import OutputLock
 
     with OutputLock(out), Store(db) as store:
-        paths = write_reports(store, out, force=True)
+        paths = write_reports(store, out, force=True, impute=args.impute)
         tasks = set(store.tasks())
+        across = across_tasks_text(store, args.impute)
     for path in paths:
         print(path)
     _print_leaderboards(out, tasks)
+    if across:
+        print(f"\n{across}")
     return 0

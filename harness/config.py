@@ -6,12 +6,17 @@ import hashlib
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.errors import HarnessError
 
+if TYPE_CHECKING:
+    from harness.fingerprint import Fingerprint
+
 MAX_BUDGET_S = 7 * 24 * 3600.0
+MIN_MEMORY_GB = 0.1  # a child's interpreter with numpy and pandas alone takes about this much
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,9 @@ class RunConfig:
     test_file: Path | None = None  # csv: tasks: the user's own test rows
     test_column: str | None = None  # csv: tasks: the column that marks the test rows
     image_shape: tuple[int, int, int] | None = None  # csv: tasks: pixel columns as an image
+    impute: str = "default"  # how the reports score failed runs across tasks: default, worst or drop
+    isolate: bool = False  # run each child inside bubblewrap: no home, data cache, network or other files
+    wait_for_cores_s: float | None = None  # how long a job may wait for free cores (None: no limit)
 
     def __post_init__(self) -> None:
         for b in self.budgets:
@@ -51,8 +59,7 @@ class RunConfig:
                 f"--cores {self.cores} x --parallel {self.parallel} needs {self.cores * self.parallel} cores "
                 f"but this machine has {machine}; lower one of them"
             )
-        if self.memory_gb <= 0:
-            raise HarnessError(f"--memory-gb must be positive, got {self.memory_gb:g}")
+        check_memory_gb(self.memory_gb)
         if self.folds is not None and self.seeds != 1:
             raise HarnessError(
                 "--folds and --seeds both set how often each adapter runs on a task; give one of them "
@@ -60,6 +67,11 @@ class RunConfig:
             )
         if self.folds is not None and self.folds < 2:
             raise HarnessError(f"--folds must be at least 2, got {self.folds}")
+        w = self.wait_for_cores_s
+        if w is not None and (not math.isfinite(w) or w <= 0):
+            raise HarnessError(f"--wait-for-cores must be a positive number of seconds, got {w!r}; e.g. 600")
+        if self.impute not in ("default", "worst", "drop"):
+            raise HarnessError(f"--impute must be default, worst or drop, got {self.impute!r}")
 
     @property
     def repetitions(self) -> int:
@@ -78,6 +90,9 @@ class Job:
     data_fingerprint: str
     protocol: str = "holdout"  # tasks.splits: holdout, cvK, openml-cvK, given-test
     metric: str | None = None  # set when the user chose the primary metric (--metric)
+    # what the job runs on (data, split, settings, adapter versions); not part of the key, so that a
+    # store written before fingerprints existed keeps resuming
+    fingerprint: Fingerprint | None = field(default=None, compare=False)
 
     @property
     def key(self) -> str:
@@ -116,6 +131,37 @@ def check_budget(b: float) -> float:
             f"budget {b:g} s is more than a week per run ({MAX_BUDGET_S:g} s); give a smaller --budget"
         )
     return float(b)
+
+
+def check_memory_gb(gb: float) -> float:
+    """A finite memory limit of at least :data:`MIN_MEMORY_GB`; ``HarnessError`` otherwise."""
+    if not isinstance(gb, int | float) or not math.isfinite(gb) or gb <= 0:
+        raise HarnessError(f"--memory-gb must be a positive, finite number of gigabytes, got {gb!r}; e.g. 8")
+    if gb < MIN_MEMORY_GB:
+        raise HarnessError(
+            f"--memory-gb {gb:g} is below the minimum of {MIN_MEMORY_GB:g} GB (a child's Python with numpy "
+            f"and pandas needs about that to start); give at least --memory-gb {MIN_MEMORY_GB:g}"
+        )
+    return float(gb)
+
+
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".gz", ".bz2", ".zip", ".xz", ".zst")
+
+
+def parse_tasks(text: str) -> tuple[str, ...]:
+    """``--task``: names separated by commas; a ``csv:`` path that a comma cut in two gets a hint."""
+    parts = [t.strip() for t in str(text).split(",") if t.strip()]
+    for i, part in enumerate(parts[:-1]):
+        if not part.startswith("csv:") or Path(part[4:]).exists():
+            continue
+        rest = parts[i + 1]
+        joined = ",".join(parts[i : i + 2])
+        if Path(joined[4:]).exists() or (":" not in rest and rest.lower().endswith(TABLE_SUFFIXES)):
+            raise HarnessError(
+                f"data file {part[4:]} does not exist; commas separate tasks in --task, so {joined!r} was "
+                f"read as the two tasks {part!r} and {rest!r}: give the file a name without a comma"
+            )
+    return tuple(parts)
 
 
 def parse_budgets(text: str) -> tuple[float, ...]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -12,6 +11,7 @@ import numpy as np
 
 from adapters.base import ProblemType, TaskInfo
 from harness.execution import protocol
+from harness.sweep import owned_tempdir
 from tasks.loading import Dataset
 from tasks.splits import Split, make_split
 
@@ -49,9 +49,7 @@ class Prepared:
 def prepare(dataset: Dataset, seed: int, root: Path | None = None, folds: int | None = None) -> Prepared:
     """Split ``dataset`` for ``seed`` (a fold with ``folds``) and write the child's files under ``root``."""
     split = make_split(dataset, seed, folds)
-    data_dir = Path(
-        tempfile.mkdtemp(prefix=f"harness-data-{dataset.spec.name.replace('/', '_')[:40]}-", dir=root)
-    )
+    data_dir = owned_tempdir(f"harness-data-{dataset.spec.name.replace('/', '_')[:40]}-", root)
     X, y = dataset.X, dataset.y
     protocol.write_data(
         data_dir,

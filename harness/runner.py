@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,17 +11,20 @@ from pathlib import Path
 
 from adapters import registry
 from adapters.base import TaskNotSupported
+from harness import leakage
 from harness.config import Job, RunConfig
 from harness.errors import HarnessError
-from harness.execution import protocol
+from harness.execution import isolate, protocol
 from harness.execution.base import ExecJob, Executor, Outcome
 from harness.execution.local_executor import LocalExecutor
 from harness.execution.protocol import SandboxJob, SandboxResult
 from harness.lock import OutputLock
 from harness.prepare import Prepared, cleanup, prepare, task_info
 from harness.report.files import write_reports
+from harness.resume import Fingerprints, check_stored_data, is_done, note_reruns
 from harness.scoring import BadPredictions, check_predictions, score
-from harness.store import RunRecord, Store
+from harness.store import RunRecord, Store, check_store
+from harness.sweep import owned_tempdir, sweep
 from tasks.loading import Dataset, load_dataset
 from tasks.registry import customize, expand_with_origin, get_task
 from tasks.splits import protocol_for
@@ -104,12 +106,13 @@ def make_plan(
     resolved: tuple[list[str], list[tuple[str, str]]] | None = None,
 ) -> Plan:
     adapters, unavailable = resolved or resolve_adapters(cfg.adapters)
-    done_keys = store.done_keys()
+    stored = store.fingerprints()
     jobs: list[Job] = []
     done: list[Job] = []
     skipped: dict[tuple[str, str], str] = {}
     protocols = {tname: protocol_for(ds, cfg.folds) for tname, ds in datasets.items()}
     repetitions = {tname: n_repetitions(ds, cfg) for tname, ds in datasets.items()}
+    fingerprints = Fingerprints(cfg, datasets, protocols)
     for tname, ds in datasets.items():
         info = task_info(ds)
         for a in adapters:
@@ -121,7 +124,7 @@ def make_plan(
                 skipped[(tname, a)] = str(exc)
             except registry.AdapterLoadError as exc:
                 raise HarnessError(str(exc)) from None
-            except Exception as exc:  # noqa: BLE001 - a broken plugin is named, not a traceback
+            except Exception as exc:  # a broken plugin is named, not a traceback
                 raise HarnessError(
                     f"adapter {a!r} failed while checking task {tname!r}: {type(exc).__name__}: {exc}"
                 ) from exc
@@ -137,8 +140,10 @@ def make_plan(
                         ds.fingerprint,
                         protocol=protocols[tname],
                         metric=cfg.metric,
+                        fingerprint=fingerprints.of(tname, a, budget, seed),
                     )
-                    (done if job.key in done_keys else jobs).append(job)
+                    (done if is_done(job, stored) else jobs).append(job)
+    note_reruns(jobs, stored)
     jobs.sort(key=lambda j: -j.budget_s)  # longest first, so a parallel suite ends early
     return Plan(jobs, done, adapters, unavailable, skipped)
 
@@ -183,16 +188,23 @@ def run(
 ) -> Plan:
     """Run every job of ``cfg`` not yet in the store; write runs.csv and leaderboards."""
     out = Path(cfg.out)
+    sweep()  # what harness commands killed with kill -9 left under the temp dir
+    if cfg.isolate:
+        isolate.check()
     resolved = resolve_adapters(cfg.adapters)
     with OutputLock(out):
+        if not cfg.fresh:  # a store this harness cannot use is refused before the data loads
+            check_store(out / "harness.db")
         datasets = load_datasets(cfg)
         store = open_store(out, cfg.fresh)
         try:
+            protocols = {tname: protocol_for(ds, cfg.folds) for tname, ds in datasets.items()}
+            check_stored_data(store, cfg, datasets, protocols, out)
             plan = make_plan(cfg, datasets, store, resolved)
             if on_plan:
                 on_plan(plan)
             _execute(cfg, plan, datasets, store, out, on_start, on_done)
-            write_reports(store, out)
+            write_reports(store, out, impute=cfg.impute)
         finally:
             store.close()
     return plan
@@ -210,7 +222,7 @@ def _execute(
     """Prepare each (task, seed) once, run the jobs on the chosen executor, store each as it ends."""
     if not plan.jobs:
         return
-    tmp_root = Path(tempfile.mkdtemp(prefix="harness-"))
+    tmp_root = owned_tempdir("harness-")
     prepared: dict[tuple[str, int], Prepared] = {}
     try:
         for job in plan.jobs:
@@ -256,7 +268,7 @@ def make_executor(cfg: RunConfig) -> Executor:
         from harness.execution.dask_executor import DaskExecutor  # imports dask: only when asked for
 
         return DaskExecutor(cfg.scheduler, cfg.parallel, cfg.cores)
-    return LocalExecutor(cfg.parallel, cfg.cores)
+    return LocalExecutor(cfg.parallel, cfg.cores, cfg.wait_for_cores_s)
 
 
 def _iso(t: float | None) -> str:
@@ -281,11 +293,12 @@ def _base_record(job: Job, prep: Prepared) -> RunRecord:
         metric=prep.dataset.metric,
         task_info={
             **protocol.task_to_dict(prep.task),
-            "n_rows": int(len(prep.dataset.X)),
+            "n_rows": len(prep.dataset.X),
             "n_cols": int(prep.dataset.X.shape[1]),
             "fingerprint": prep.dataset.fingerprint,
         },
         split=prep.split.describe(),
+        fingerprint=job.fingerprint.as_dict() if job.fingerprint else {},
     )
 
 
@@ -313,6 +326,8 @@ def exec_job(job: Job, prep: Prepared, cfg: RunConfig, out: Path) -> ExecJob:
         cores=job.cores,
         memory_gb=job.memory_gb,
         startup_limit_s=cfg.startup_limit_s,
+        isolate=cfg.isolate,
+        hide=isolate.hidden_paths(prep.dataset.spec, cfg.data_dir) if cfg.isolate else (),
     )
     return ExecJob(job, sandbox, log_path_for(out, job))
 
@@ -323,7 +338,7 @@ def record_of(ej: ExecJob, prep: Prepared, outcome: Outcome) -> RunRecord:
     rec.started_at = _iso(outcome.where.get("start"))
     rec.ended_at = _iso(outcome.where.get("end"))
     finish_record(rec, ej.job, prep, outcome.result, ej.log_path)
-    rec.task_info["exec"] = outcome.where
+    rec.task_info["exec"] = {**outcome.where, "isolated": ej.sandbox.isolate}
     return rec
 
 
@@ -354,6 +369,12 @@ def finish_record(rec: RunRecord, job: Job, prep: Prepared, res: SandboxResult, 
             )
             rec.metrics = score(prep.dataset.problem_type, prep.y_test, y_pred, proba, prep.n_classes)
             rec.test_score = rec.metrics.get(prep.dataset.metric)
+            n_valid = len(prep.split.valid)
+            leak = leakage.check(
+                prep.dataset.metric, rec.valid_score, rec.test_score, n_valid, prep.y_test, y_pred, proba
+            )
+            if leak is not None:
+                rec.task_info["leakage"] = leak
         except BadPredictions as exc:
             rec.status, rec.reason = "failed", f"bad predictions: {exc}"
     return rec

@@ -17,58 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.store_schema import SCHEMA_VERSION, check_file, explain, inspect, migrate, statements
+
+__all__ = ["SCHEMA_VERSION", "STATUSES", "RunRecord", "Store", "check_store"]
 
 log = logging.getLogger(__name__)
-
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    job_key TEXT NOT NULL UNIQUE,
-    task TEXT NOT NULL,
-    adapter TEXT NOT NULL,
-    seed INTEGER NOT NULL,
-    budget_s REAL NOT NULL,
-    cores INTEGER NOT NULL,
-    memory_gb REAL NOT NULL,
-    status TEXT NOT NULL,
-    reason TEXT,
-    metric TEXT,
-    test_score REAL,
-    valid_score REAL,
-    metrics TEXT NOT NULL DEFAULT '{}',
-    fit_s REAL,
-    overrun REAL,
-    startup_s REAL,
-    predict_s REAL,
-    cpu_s REAL,
-    peak_mem_mb REAL,
-    n_trials INTEGER NOT NULL DEFAULT 0,
-    best_config TEXT NOT NULL DEFAULT '{}',
-    versions TEXT NOT NULL DEFAULT '{}',
-    task_info TEXT NOT NULL DEFAULT '{}',
-    split TEXT NOT NULL DEFAULT '{}',
-    log_path TEXT,
-    started_at TEXT,
-    ended_at TEXT
-);
-CREATE TABLE IF NOT EXISTS trials (
-    run_id INTEGER NOT NULL REFERENCES runs(id),
-    idx INTEGER NOT NULL,
-    family TEXT,
-    config TEXT NOT NULL,
-    valid_score REAL,
-    fit_s REAL,
-    elapsed_s REAL,
-    status TEXT NOT NULL,
-    error TEXT,
-    curve TEXT,
-    PRIMARY KEY (run_id, idx)
-);
-CREATE INDEX IF NOT EXISTS runs_task ON runs(task, adapter);
-"""
 
 STATUSES = ("ok", "failed", "timeout", "memory", "skipped")
 
@@ -104,56 +57,78 @@ class RunRecord:
     log_path: str | None = None
     started_at: str | None = None
     ended_at: str | None = None
+    # what the run ran on (harness.fingerprint): data, split, settings, adapter; {} for runs stored before
+    fingerprint: dict[str, Any] = field(default_factory=dict)
     trials: list[dict[str, Any]] = field(default_factory=list)
     id: int | None = None
 
 
-_JSON_COLS = ("metrics", "best_config", "versions", "task_info", "split")
+_JSON_COLS = ("metrics", "best_config", "versions", "task_info", "split", "fingerprint")
 _RUN_COLS = [f for f in RunRecord.__dataclass_fields__ if f not in ("trials", "id")]
 _TRIAL_COLS = ("idx", "family", "config", "valid_score", "fit_s", "elapsed_s", "status", "error", "curve")
 
 
+def check_store(path: str | Path) -> None:
+    """Refuse a store this harness cannot use (see :mod:`harness.store_schema`), reading only."""
+    path = Path(path)
+    check_file(path)
+    if not path.exists():
+        return
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
+    except sqlite3.Error as exc:
+        raise HarnessError(explain(exc, path, "open")) from exc
+    try:
+        inspect(conn, path)
+    except sqlite3.Error as exc:
+        raise HarnessError(explain(exc, path, "open")) from exc
+    finally:
+        conn.close()
+
+
 class Store:
-    """SQLite results store at ``path`` (created if absent)."""
+    """SQLite results store at ``path`` (created if absent, migrated if older).
+
+    The file is checked before anything is written to it: another kind of file, another program's
+    database or a newer store is refused untouched; only then is it switched to WAL and migrated.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        check_file(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
-            raise HarnessError(
-                f"cannot open the results store {self.path}: {exc}; choose a writable --out directory"
-            ) from exc
+            raise HarnessError(explain(exc, self.path, "open")) from exc
         self._conn.row_factory = sqlite3.Row
         try:
+            version = inspect(self._conn, self.path)  # reads only: a refused file stays as it was
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
-            self._check_and_create()
-        except sqlite3.DatabaseError as exc:
+            with self.transaction() as c:
+                if version is None:
+                    for stmt in statements():
+                        c.execute(stmt)
+                    c.execute(
+                        "INSERT INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                    )
+                else:
+                    added = migrate(c, self.path, version)
+                    if added:
+                        log.info(
+                            "store %s: schema %d migrated to %d (%s)",
+                            self.path,
+                            version,
+                            SCHEMA_VERSION,
+                            ", ".join(added),
+                        )
+        except HarnessError:
             self._conn.close()
-            raise HarnessError(
-                f"{self.path} is not a readable harness store ({exc}); move it away or use another --out"
-            ) from exc
-
-    def _check_and_create(self) -> None:
-        tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if "meta" in tables:
-            row = self._conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            version = int(row[0]) if row else 0
-            if version > SCHEMA_VERSION:
-                self._conn.close()
-                raise HarnessError(
-                    f"{self.path} was written by a newer harness (store schema {version}, this one reads "
-                    f"up to {SCHEMA_VERSION}); upgrade the harness or use another --out"
-                )
-        with self.transaction() as c:
-            for stmt in _SCHEMA.strip().split(";"):
-                if stmt.strip():
-                    c.execute(stmt)
-            c.execute(
-                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
+            raise
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise HarnessError(explain(exc, self.path, "open")) from exc
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -184,10 +159,7 @@ class Store:
         try:
             return self._add_run(rec)
         except sqlite3.Error as exc:
-            raise HarnessError(
-                f"cannot write to the results store {self.path} ({exc}); free disk space or make the "
-                "directory writable, then run the same command again to resume (finished runs are kept)"
-            ) from exc
+            raise HarnessError(explain(exc, self.path, "write to")) from exc
 
     def _add_run(self, rec: RunRecord) -> int:
         row = asdict(rec)
@@ -213,11 +185,33 @@ class Store:
     def done_keys(self) -> set[str]:
         return {r[0] for r in self._conn.execute("SELECT job_key FROM runs")}
 
+    def fingerprints(self) -> dict[str, str]:
+        """Each stored job key with its run's fingerprint ("" for a run stored before fingerprints)."""
+        out = {}
+        for key, fp in self._conn.execute("SELECT job_key, fingerprint FROM runs"):
+            out[key] = str(json.loads(fp or "{}").get("run") or "")
+        return out
+
+    def settings(self) -> list[dict[str, Any]]:
+        """Per stored run: task, cores, memory_gb, metric, the data's fingerprint and the split."""
+        q = "SELECT task, cores, memory_gb, metric, task_info, split FROM runs ORDER BY id"
+        return [
+            {
+                "task": task,
+                "cores": cores,
+                "memory_gb": memory_gb,
+                "metric": metric,
+                "data": json.loads(info or "{}").get("fingerprint") or "",
+                "split": json.loads(split or "{}"),
+            }
+            for task, cores, memory_gb, metric, info, split in self._conn.execute(q)
+        ]
+
     def runs(self, task: str | None = None, with_trials: bool = False) -> list[RunRecord]:
         q = "SELECT * FROM runs" + (" WHERE task=?" if task else "") + " ORDER BY id"
         out = []
         for r in self._conn.execute(q, (task,) if task else ()):
-            d = {k: r[k] for k in r.keys()}
+            d = dict(r)
             for c in _JSON_COLS:
                 d[c] = json.loads(d[c] or "{}")
             rec = RunRecord(**d)
@@ -229,7 +223,7 @@ class Store:
     def trials(self, run_id: int) -> list[dict[str, Any]]:
         out = []
         for r in self._conn.execute("SELECT * FROM trials WHERE run_id=? ORDER BY idx", (run_id,)):
-            d = {k: r[k] for k in r.keys()}
+            d = dict(r)
             d["config"] = json.loads(d["config"])
             d["curve"] = json.loads(d["curve"]) if d["curve"] else None
             out.append(d)

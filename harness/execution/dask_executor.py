@@ -32,7 +32,6 @@ import hashlib
 import logging
 import queue
 import shutil
-import tempfile
 import time
 import uuid
 import warnings
@@ -47,6 +46,7 @@ from harness.execution import protocol
 from harness.execution.base import ExecJob, Executor, Outcome, StartCallback
 from harness.execution.dask_worker import DIED_TWICE, MAX_DEATHS, START_TOPIC, run_remote
 from harness.execution.protocol import SandboxResult
+from harness.sweep import owned_tempdir
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ class DaskExecutor(Executor):
                     "`dask scheduler` or check --scheduler"
                 ) from None
         else:
-            self._tmp = Path(tempfile.mkdtemp(prefix="harness-dask-"))
+            self._tmp = owned_tempdir("harness-dask-")
             with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
                 self.cluster = LocalCluster(
                     n_workers=self.parallel,

@@ -10,20 +10,21 @@ the outcome is a :class:`SandboxResult`, never an exception.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
 
-from harness.execution import protocol
-from harness.execution.proctree import MARKER_VAR, TreeWatcher, kill_tree, wait_gone
+from harness.execution import isolate, protocol
+from harness.execution.proctree import MARKER_VAR, TreeWatcher, alive, kill_tree, wait_gone
 from harness.execution.protocol import SandboxJob, SandboxResult
+from harness.sweep import owned_tempdir
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,24 @@ def hard_deadline_s(budget_s: float) -> float:
     return budget_s + max(5.0, 0.1 * budget_s)
 
 
+def memory_reason(rss: float, limit_gb: float) -> str:
+    """Why a run was killed for memory: the measured GB, with the digits that set it above the limit."""
+    used = rss / 2**30
+    text = _significant(used, 3)
+    for digits in range(3, 10):  # 8.0004 GB over a limit of 8 GB must not read "8.00 over 8"
+        text = _significant(used, digits)
+        if float(text) > limit_gb:
+            break
+    return f"process tree used {text} GB, over the memory limit of {limit_gb:g} GB"
+
+
+def _significant(x: float, digits: int) -> str:
+    """``x`` with ``digits`` significant digits, trailing zeros kept, never in exponent notation."""
+    if x <= 0 or not math.isfinite(x):
+        return f"{x:g}"
+    return f"{x:.{max(0, digits - 1 - math.floor(math.log10(x)))}f}"
+
+
 def child_env(cores: int, marker: str) -> dict[str, str]:
     env = dict(os.environ)
     for var in THREAD_VARS:
@@ -79,7 +98,7 @@ def child_env(cores: int, marker: str) -> dict[str, str]:
 
 def run_in_sandbox(job: SandboxJob, log_path: Path) -> SandboxResult:
     """Run ``job`` in a child process; its stdout and stderr go to ``log_path``."""
-    run_dir = Path(tempfile.mkdtemp(prefix="harness-run-"))
+    run_dir = owned_tempdir("harness-run-")  # swept by a later command if we die with kill -9
     try:
         return _run(job, run_dir, log_path)
     finally:
@@ -92,13 +111,17 @@ def _run(job: SandboxJob, run_dir: Path, log_path: Path) -> SandboxResult:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     limit_rss = int(job.memory_gb * 2**30)
     predict_limit = job.predict_limit_s or max(120.0, job.budget_s)
+    cmd = [sys.executable, "-m", "harness.execution.child", str(run_dir)]
+    env = child_env(job.cores, marker)
+    if job.isolate:
+        cmd, env = isolate.wrap(cmd, env, run_dir, Path(job.data_dir), job.hide)
     with open(log_path, "wb") as logf:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "harness.execution.child", str(run_dir)],
+            cmd,
             stdin=subprocess.DEVNULL,
             stdout=logf,
             stderr=subprocess.STDOUT,
-            env=child_env(job.cores, marker),
+            env=env,
             cwd=str(run_dir),
             start_new_session=True,
         )
@@ -122,9 +145,7 @@ def _run(job: SandboxJob, run_dir: Path, log_path: Path) -> SandboxResult:
             rss = watcher.sample()
             if rss > limit_rss:
                 kill_status = "memory"
-                kill_reason = (
-                    f"process tree used {rss / 2**30:.2f} GB, over the memory limit of {job.memory_gb:g} GB"
-                )
+                kill_reason = memory_reason(rss, job.memory_gb)
         if kill_status is None:
             kill_status, kill_reason = _check_deadlines(job, events, started, now, predict_limit)
         if kill_status is None and _ABORT.is_set():
@@ -143,7 +164,7 @@ def _run(job: SandboxJob, run_dir: Path, log_path: Path) -> SandboxResult:
         _reap(proc)
     else:
         wait_gone(watcher, timeout=1.0)
-        leftovers = watcher.all_processes()
+        leftovers = [p for p in watcher.all_processes() if alive(p)]  # zombies are not ours to kill
         if leftovers:
             log.info("%s left %d processes behind; killing them", job.adapter, len(leftovers))
             killed = kill_tree(watcher, grace_s=1.0)

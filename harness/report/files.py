@@ -1,7 +1,8 @@
 """Files written from the store after every run command and by ``harness report``.
 
 ``<out>/runs.csv``; per task ``<out>/<task>/leaderboard.md``, ``report.html`` (self-contained) and
-``plots/*.png``; across tasks ``<out>/summary.md`` and ``<out>/index.html``.
+``plots/*.png``; across tasks ``<out>/summary.md``, ``<out>/index.html`` and
+``<out>/summary-plots/*.png`` (the critical-difference diagram and win-rate matrix of each budget).
 """
 
 from __future__ import annotations
@@ -15,10 +16,16 @@ import re
 import time
 from pathlib import Path
 
-from harness.report.analysis import TaskAnalysis
+from harness import fingerprint, leakage
+from harness.report import crossplots
+from harness.report.analysis import Plot, TaskAnalysis
+from harness.report.crosstask import cross_task, tops
+from harness.report.crosstext import plain
 from harness.report.html import index_page, task_page
+from harness.report.impute import DEFAULT_POLICY
+from harness.report.leaderboard import Board, build_boards
 from harness.report.markdown import task_markdown
-from harness.report.summary import summarise, summary_markdown
+from harness.report.summary import BudgetSummary, summarise, summary_markdown
 from harness.report.task import analyse, render_plots
 from harness.store import RunRecord, Store
 from tasks.splits import protocol_of
@@ -26,6 +33,7 @@ from tasks.splits import protocol_of
 log = logging.getLogger(__name__)
 
 PLOTS_DIR = "plots"
+SUMMARY_PLOTS_DIR = "summary-plots"  # beside the task folders; a task would need this very name to clash
 KEY_FILE = ".report-key"  # what the task's files were rendered from
 
 CSV_COLUMNS = [
@@ -54,13 +62,14 @@ def write_runs_csv(runs: list[RunRecord], path: Path) -> None:
     tmp = path.with_suffix(".csv.tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(CSV_COLUMNS + metrics + CSV_TAIL + CSV_SPLIT)
+        w.writerow(CSV_COLUMNS + metrics + CSV_TAIL + CSV_SPLIT + list(fingerprint.COLUMNS))
         for r in runs:
             w.writerow(
                 [getattr(r, c) for c in CSV_COLUMNS]
                 + [r.metrics.get(m) for m in metrics]
                 + [getattr(r, c) for c in CSV_TAIL]
                 + [protocol_of(r.split), r.split.get("fold")]
+                + fingerprint.columns(r)  # last: what each run ran on (harness.fingerprint)
             )
     os.replace(tmp, path)
 
@@ -100,12 +109,44 @@ def _up_to_date(d: Path, key: str) -> bool:
     return fresh and (d / "leaderboard.md").exists() and (d / "report.html").exists()
 
 
-def write_reports(store: Store, out: Path, force: bool = False) -> list[Path]:
+def render_summary_plots(summaries: list[BudgetSummary], folder: Path) -> list[Plot]:
+    """The CD diagram and win-rate matrix of every budget with a comparison (stale PNGs removed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out: list[Plot] = []
+    for s in summaries:
+        ct = s.cross
+        if ct is None or len(ct.adapters) < 2 or len(ct.tasks) < 2:
+            continue
+        stem = f"{s.budget_s:g}s"
+        cd = crossplots.cd_diagram(ct, folder / f"cd-{stem}.png")
+        wr = crossplots.winrate_matrix(ct, folder / f"winrate-{stem}.png")
+        s.plots = [
+            Plot("cd", cd, f"Critical-difference diagram at {s.budget_s:g} s: average rank over tasks."),
+            Plot("winrate", wr, f"Win rate of each adapter against each other at {s.budget_s:g} s."),
+        ]
+        out += s.plots
+    keep = {p.path.name for p in out}
+    for old in folder.glob("*.png"):
+        if old.name not in keep:
+            old.unlink(missing_ok=True)
+    return out
+
+
+def across_tasks_text(store: Store, impute: str = DEFAULT_POLICY) -> str:
+    """The statistics across tasks of every budget as plain text (for ``python -m harness report``)."""
+    by_budget: dict[float, list[Board]] = {}
+    for b in build_boards(store.runs()):
+        by_budget.setdefault(b.budget_s, []).append(b)
+    return plain([(cross_task(t, bs, impute), tops(t, bs)) for t, bs in sorted(by_budget.items())])
+
+
+def write_reports(store: Store, out: Path, force: bool = False, impute: str = DEFAULT_POLICY) -> list[Path]:
     """Write runs.csv, every task's leaderboard.md, plots and report.html, summary.md and index.html.
 
     Everything is read from the store. A task whose runs (and the rendering code) did not change
-    since its files were written is not re-rendered unless ``force``. Returns the leaderboards,
-    then summary.md and index.html.
+    since its files were written is not re-rendered unless ``force``. ``impute`` is the policy that
+    scores failed runs across tasks (:mod:`harness.report.impute`). Returns the leaderboards, then
+    summary.md and index.html.
     """
     t0 = time.perf_counter()
     runs = store.runs(with_trials=True)
@@ -130,9 +171,11 @@ def write_reports(store: Store, out: Path, force: bool = False) -> list[Path]:
         _write_text(d / KEY_FILE, key + "\n")
         analyses.append(a)
         rendered += 1
-    summaries = summarise([b for a in analyses for b in a.boards])
+    summaries = summarise([b for a in analyses for b in a.boards], impute)
+    render_summary_plots(summaries, out / SUMMARY_PLOTS_DIR)
     links = {a.task: f"{task_dir_name(a.task)}/leaderboard.md" for a in analyses}
-    paths.append(_write_text(out / "summary.md", summary_markdown(summaries, links)))
+    leaks = "\n".join(leakage.summary_lines(runs))  # runs whose test beats their valid by more than noise
+    paths.append(_write_text(out / "summary.md", summary_markdown(summaries, links, out) + leaks))
     index = [
         (a.task, f"{task_dir_name(a.task)}/report.html", a.insights[0] if a.insights else "")
         for a in analyses

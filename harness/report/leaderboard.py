@@ -17,6 +17,8 @@ from typing import Any
 
 from tabulate import tabulate
 
+from harness import leakage
+from harness.fingerprint import board_groups
 from harness.report import stats
 from harness.store import RunRecord
 from tasks.metrics import METRICS
@@ -105,8 +107,16 @@ class Board:
 
     @property
     def setting(self) -> str:
-        """The budget, and the protocol unless it is the seeded holdout: ``30 s`` or ``30 s, cv5``."""
-        return f"{self.budget_s:g} s" + ("" if self.protocol == HOLDOUT else f", {self.protocol}")
+        """The budget, the protocol unless it is the seeded holdout, and how the setup differs from
+        the task's newest (:func:`harness.fingerprint.board_groups`): ``30 s``, ``30 s, cv5, --cores 2``."""
+        first = next((r for row in self.rows for r in row.runs), None)
+        base = board_task(first) if first is not None else self.task
+        other = self.task[len(base) :].strip(" []") if self.task.startswith(base) else ""
+        return (
+            f"{self.budget_s:g} s"
+            + ("" if self.protocol == HOLDOUT else f", {self.protocol}")
+            + (f", {other}" if other else "")
+        )
 
     def row(self, adapter: str) -> AdapterRow | None:
         return next((r for r in self.rows if r.adapter == adapter), None)
@@ -134,11 +144,12 @@ def board_task(r: RunRecord) -> str:
 
 
 def build_boards(runs: list[RunRecord]) -> list[Board]:
-    """One board per (task and protocol, budget), in task then budget order."""
-    groups: dict[tuple[str, float], list[RunRecord]] = defaultdict(list)
-    for r in runs:
-        groups[(board_task(r), r.budget_s)].append(r)
-    return [_board(task, budget, rs) for (task, budget), rs in sorted(groups.items())]
+    """One board per (task and protocol, budget, setup), in task then budget order.
+
+    Runs whose fingerprints differ are never averaged or paired (:func:`harness.fingerprint.board_groups`):
+    other data, cores, memory limit or metric make another board, other library versions another row.
+    """
+    return [_board(task, budget, rs) for task, budget, rs in board_groups(runs, board_task)]
 
 
 def _board(task: str, budget: float, runs: list[RunRecord]) -> Board:
@@ -226,7 +237,7 @@ def board_rows(
         table.append(
             [
                 row.rank if row.rank is not None else "-",
-                row.adapter,
+                row.adapter + (f" {leakage.MARK}" if any(leakage.flagged(r) for r in row.runs) else ""),
                 score,
                 f"{len(row.scores)}/{n_seeds}",
                 "-" if row.adapter == DEFAULT_ADAPTER else fmt_signed(row.gain),
@@ -310,5 +321,7 @@ COLUMN_NOTES = (
     "the tuning overfits its validation set; AutoML engines report their own internal validation). "
     "`fit s / budget`: mean wall seconds of `fit` over the budget; `worst overrun`: the largest fit/budget "
     "of any run; `killed`: runs stopped at the hard deadline or for memory. Failed, killed and skipped runs "
-    "are counted under `failures` and never hidden."
+    "are counted under `failures` and never hidden. "
+    f"{leakage.MARK} after an adapter: a run's test score beats its own best validation score by more than "
+    "noise explains (it may have seen test labels; see summary.md)."
 )

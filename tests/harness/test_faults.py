@@ -39,8 +39,14 @@ def _temp_dirs() -> set[str]:
     return set(glob.glob(str(Path(tempfile.gettempdir()) / "harness-*")))
 
 
-def test_every_fault_is_one_recorded_run_and_the_suite_goes_on(plugin_path: Path, tmp_path: Path) -> None:
+def test_every_fault_is_one_recorded_run_and_the_suite_goes_on(
+    plugin_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "out"
+    tmp = tmp_path / "tmp"  # a temp dir of its own: other commands on this machine come and go in /tmp
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
     before = _temp_dirs()
     t0 = time.monotonic()
     code = main(

@@ -108,6 +108,6 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
 def test_not_a_database_is_refused(tmp_path: Path) -> None:
     db = tmp_path / "h.db"
     db.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(HarnessError, match="not a readable harness store"):
+    with pytest.raises(HarnessError, match="not a harness store"):
         Store(db)
     assert db.read_bytes() == b"this is not sqlite" * 100

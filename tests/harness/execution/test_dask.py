@@ -369,9 +369,8 @@ def test_core_leases_are_exclusive_across_threads(tmp_path: Path, monkeypatch: p
     stop = threading.Event()
     threading.Timer(0.5, stop.set).start()
     t0 = time.monotonic()
-    with pytest.raises(Cancelled):
-        with leased_cores(1, stop.is_set):
-            pass
+    with pytest.raises(Cancelled), leased_cores(1, stop.is_set):
+        pass
     assert time.monotonic() - t0 >= 0.4  # it waited: every core was held
     release.set()
     t.join()
