@@ -13,22 +13,15 @@ from pathlib import Path
 import pytest
 
 from harness.store import Store
-from tests.conftest import harness_cmd
+from tests.conftest import harness_cmd, mounted_tmpfs
 
 pytestmark = pytest.mark.usefixtures("no_leaks")
 
 
 @pytest.fixture
 def small_fs(tmp_path: Path) -> Iterator[Path]:
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt)], capture_output=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {r.stderr.decode().strip()}")
-    try:
+    with mounted_tmpfs(tmp_path / "small", "8m") as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
 def harness(out: Path, adapters: str, seeds: int = 1) -> subprocess.Popen[str]:

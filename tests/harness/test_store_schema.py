@@ -16,6 +16,7 @@ import pytest
 from harness.cli import main
 from harness.errors import HarnessError
 from harness.store import SCHEMA_VERSION, RunRecord, Store
+from tests.conftest import mounted_tmpfs
 from tests.harness.test_store import record
 
 pytestmark = pytest.mark.usefixtures("no_leaks")
@@ -159,15 +160,8 @@ def test_a_foreign_sqlite_file_is_refused_and_not_switched_to_wal(tmp_path: Path
 
 @pytest.fixture
 def small_fs(tmp_path: Path) -> Iterator[Path]:
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], capture_output=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {r.stderr.decode().strip()}")
-    try:
+    with mounted_tmpfs(tmp_path / "small", "2m") as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
 def fill(fs: Path) -> None:
