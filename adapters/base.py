@@ -156,13 +156,16 @@ class Adapter:
 
     * ``requires``: import names of the libraries it needs (checked without importing them);
     * ``extra``: the optional-dependency extra that installs them (``pip install .[extra]``);
-    * ``families``: model families it can tune (tuners), empty for engines.
+    * ``families``: model families it can tune (tuners), empty for engines;
+    * ``min_budget_s``: the smallest budget it can keep; the harness refuses a smaller one in one
+      line (or records the run ``skipped`` when the user did not name the adapter).
     """
 
     requires: ClassVar[tuple[str, ...]] = ()
     extra: ClassVar[str | None] = None
     families: ClassVar[tuple[str, ...]] = ()
     description: ClassVar[str] = ""
+    min_budget_s: ClassVar[float] = 0.0
 
     def __init__(self, family: str | None = None) -> None:
         if family is not None and family not in self.families:

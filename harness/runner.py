@@ -39,6 +39,11 @@ class Plan:
     adapters: list[str]
     unavailable: list[tuple[str, str]]
     skipped: dict[tuple[str, str], str] = field(default_factory=dict)  # (task, adapter) -> reason
+    too_short: dict[tuple[str, float], str] = field(default_factory=dict)  # (adapter, budget) -> reason
+
+    def skip_reason(self, job: Job) -> str | None:
+        """Why ``job`` is recorded ``skipped`` instead of run, or None when it runs."""
+        return self.skipped.get((job.task, job.adapter)) or self.too_short.get((job.adapter, job.budget_s))
 
 
 JobCallback = Callable[[Job], None]
@@ -145,7 +150,27 @@ def make_plan(
                     (done if is_done(job, stored) else jobs).append(job)
     note_reruns(jobs, stored)
     jobs.sort(key=lambda j: -j.budget_s)  # longest first, so a parallel suite ends early
-    return Plan(jobs, done, adapters, unavailable, skipped)
+    return Plan(jobs, done, adapters, unavailable, skipped, budgets_too_short(cfg, adapters))
+
+
+def budgets_too_short(cfg: RunConfig, adapters: list[str]) -> dict[tuple[str, float], str]:
+    """(adapter, budget) -> why, for budgets under an adapter's ``min_budget_s``.
+
+    An adapter the user named stops the command in one line; one that runs by default is skipped.
+    """
+    out: dict[tuple[str, float], str] = {}
+    for a in adapters:
+        smallest = float(getattr(registry.load_class(a), "min_budget_s", 0.0))  # plugins may predate it
+        for budget in cfg.budgets:
+            if budget >= smallest:
+                continue
+            if cfg.adapters is not None:
+                raise HarnessError(
+                    f"adapter {a!r} cannot keep a budget of {budget:g} s: the smallest it can keep is "
+                    f"{smallest:g} s; give --budget {smallest:g} or more, or leave {a} out of --adapters"
+                )
+            out[(a, budget)] = f"budget {budget:g} s is under the {smallest:g} s {a} can keep"
+    return out
 
 
 def n_repetitions(ds: Dataset, cfg: RunConfig) -> int:
@@ -240,7 +265,7 @@ def _execute(
         runnable = []
         for job in plan.jobs:
             prep = prepared[(job.task, job.seed)]
-            reason = plan.skipped.get((job.task, job.adapter))
+            reason = plan.skip_reason(job)
             if reason is None:
                 runnable.append(exec_job(job, prep, cfg, out))
                 continue

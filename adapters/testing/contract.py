@@ -41,7 +41,8 @@ def check_adapter(
     ``best_config``, ``close``), with ``budget_s`` seconds, ``seed`` (also of the data), ``cores``
     and ``memory_gb`` in its ``FitContext``. A task whose ``check_task`` raises ``TaskNotSupported``
     is skipped (logged, and returned with ``skipped`` set), but at least one must run. With
-    ``check_seed`` each task runs twice and the trials must agree.
+    ``check_seed`` each task runs twice and the trials must agree. A ``budget_s`` under the adapter's
+    ``min_budget_s`` raises ``ValueError``.
 
     Raises one ``AssertionError`` naming the problem, the numbers and what to do (see
     ``adapters.testing.checks``); an exception the adapter raises becomes one too, with the
@@ -50,6 +51,12 @@ def check_adapter(
     """
     factory = _factory(adapter_class_or_factory)
     check_protocol(factory)
+    smallest = float(getattr(factory(), "min_budget_s", 0.0))
+    if budget_s < smallest:
+        raise ValueError(
+            f"budget_s={budget_s:g} is under the {smallest:g} s this adapter can keep (its min_budget_s); "
+            f"pass budget_s={smallest:g} or more"
+        )
     results = []
     for choice in _task_choices(task):
         res = run_adapter(factory, choice, budget_s, seed, cores, memory_gb=memory_gb, raise_errors=False)

@@ -48,6 +48,12 @@ def _watch_parent(parent: int) -> None:
 
 
 def run(run_dir: Path) -> int:
+    import logging
+
+    # the library's and the adapter's INFO lines go to the run's log (our stderr), with a time stamp
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     from harness.execution import protocol
 
     _watch_parent(int(os.environ.get(protocol.PARENT_PID_VAR) or os.getppid()))

@@ -148,9 +148,9 @@ def _need(name: str) -> None:
 
 
 @pytest.mark.engine
-@pytest.mark.parametrize("adapter", ["h2o", "tpot"])
+@pytest.mark.parametrize("adapter", ["h2o", "tpot", "autogluon"])
 def test_engines_run_under_isolate(adapter: str, tmp_path: Path) -> None:
-    """H2O's JVM and TPOT's Dask cluster listen on a loopback of their own inside the sandbox."""
+    """H2O's JVM and TPOT's Dask cluster listen on a loopback of their own; AutoGluon needs no network."""
     _need(adapter)
     out = tmp_path / "out"
     proc = subprocess.run(
