@@ -35,14 +35,14 @@ sys.path.insert(0, str(ROOT))
 if TYPE_CHECKING:
     from harness.store import RunRecord
 
-ADAPTERS = "default,manual,grid,random,halving,optuna,hyperopt,skopt,optuna:mlp,flaml,tpot,h2o,autokeras"
+ADAPTERS = "default,manual,grid,random,halving,optuna,hyperopt,skopt,optuna:mlp,flaml,tpot,h2o,autokeras,autogluon"
 TASKS_30 = ("titanic", "breast_cancer", "wine", "diabetes", "digits", "boston")
 PARTS = ((TASKS_30, 30), (("titanic",), 120))
 SEEDS, CORES, PARALLEL = 3, 1, 2
 OUT = ROOT / "results" / "published"
 PACKAGES = (
     "numpy", "pandas", "scikit-learn", "lightgbm", "torch", "optuna", "hyperopt", "scikit-optimize",
-    "flaml", "tpot", "h2o", "autokeras", "keras", "dask",
+    "flaml", "tpot", "h2o", "autokeras", "keras", "dask", "autogluon.tabular", "catboost", "xgboost",
 )  # fmt: skip
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 

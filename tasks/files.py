@@ -142,6 +142,8 @@ def _sniff_delimiter(text: str, path: Path) -> str:
         return ","
 
 
-def _first_line(exc: BaseException) -> str:
+def _first_line(exc: BaseException, limit: int = 160) -> str:
+    """The first line of an error, cut at ``limit`` characters (pyarrow's repeat the file's path)."""
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return line if len(line) <= limit else line[: limit - 3] + "..."
