@@ -381,6 +381,12 @@ def finish_record(rec: RunRecord, job: Job, prep: Prepared, res: SandboxResult, 
     rec.status, rec.reason = res.status, res.reason
     rec.startup_s, rec.fit_s, rec.predict_s = res.startup_s, res.fit_s, res.predict_s
     rec.cpu_s, rec.peak_mem_mb = res.cpu_s, res.peak_mem_mb
+    rec.fit_cpu_s, rec.cpu_use, rec.cpu_method, rec.energy_j = (
+        res.fit_cpu_s,
+        res.cpu_use,
+        res.cpu_method,
+        res.energy_j,
+    )
     rec.overrun = (res.fit_s / job.budget_s) if res.fit_s is not None else None
     rec.best_config, rec.versions = res.best_config, res.versions
     rec.trials = res.trials

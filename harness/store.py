@@ -59,6 +59,13 @@ class RunRecord:
     ended_at: str | None = None
     # what the run ran on (harness.fingerprint): data, split, settings, adapter; {} for runs stored before
     fingerprint: dict[str, Any] = field(default_factory=dict)
+    # CPU use during fit (harness.execution.cpu_use): core-seconds of the whole process tree, their share
+    # of cores x fit_s, how they were counted ("cgroup", "psutil-sampled"), and the processors' energy
+    # (RAPL; None without a meter). None for runs stored before, and for runs that never reached fit.
+    fit_cpu_s: float | None = None
+    cpu_use: float | None = None
+    cpu_method: str | None = None
+    energy_j: float | None = None
     trials: list[dict[str, Any]] = field(default_factory=list)
     id: int | None = None
 

@@ -19,7 +19,8 @@ from pathlib import Path
 from harness.errors import HarnessError
 
 # 1: the first schema. 2: runs.fingerprint (JSON: what each run ran on; '{}' for runs stored before).
-SCHEMA_VERSION = 2
+# 3: runs.fit_cpu_s, cpu_use, cpu_method, energy_j (CPU use during fit; NULL for runs stored before).
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -52,7 +53,11 @@ CREATE TABLE IF NOT EXISTS runs (
     log_path TEXT,
     started_at TEXT,
     ended_at TEXT,
-    fingerprint TEXT NOT NULL DEFAULT '{}'
+    fingerprint TEXT NOT NULL DEFAULT '{}',
+    fit_cpu_s REAL,
+    cpu_use REAL,
+    cpu_method TEXT,
+    energy_j REAL
 );
 CREATE TABLE IF NOT EXISTS trials (
     run_id INTEGER NOT NULL REFERENCES runs(id),

@@ -6,6 +6,8 @@
 - ``sandbox`` (parent side: start, watch deadlines and memory, kill the tree, collect) and
   ``child`` (``python -m harness.execution.child RUN_DIR``: fit and predict in the child);
   ``proctree`` finds and kills a sandbox's process tree.
+- ``cpu_use``: the CPU a run's tree used during fit (``cgroup``: a cgroup per run where the machine
+  allows, else the tree sampled) and ``energy``: the processors' energy from RAPL, where it exists.
 - ``cores``: core leases machine-wide (a lock file per core), shared by every executor.
 - Executors, one interface (``base.Executor``): ``local_executor`` (threads on this machine,
   packed by cores) and ``dask_executor`` (a Dask cluster) with ``dask_worker``, what runs on a

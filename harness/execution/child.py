@@ -54,7 +54,7 @@ def run(run_dir: Path) -> int:
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    from harness.execution import protocol
+    from harness.execution import cpu_use, protocol
 
     _watch_parent(int(os.environ.get(protocol.PARENT_PID_VAR) or os.getppid()))
     import numpy as np
@@ -102,10 +102,13 @@ def run(run_dir: Path) -> int:
                 trial.elapsed_s = time.monotonic() - ctx.fit_start
             trials.write(trial)
 
-        protocol.emit(run_dir, protocol.FIT_START, startup_s=startup_s)
+        counter = os.environ.get(protocol.CPU_COUNTER_VAR)
+        protocol.emit(
+            run_dir, protocol.FIT_START, startup_s=startup_s, **{protocol.CPU: cpu_use.reading(counter)}
+        )
         adapter.fit(data, ctx, log_trial)
         fit_s = time.monotonic() - ctx.fit_start
-        protocol.emit(run_dir, protocol.FIT_END, fit_s=fit_s)
+        protocol.emit(run_dir, protocol.FIT_END, fit_s=fit_s, **{protocol.CPU: cpu_use.reading(counter)})
         trials.close()
 
         result.update(phase="predict", fit_s=fit_s)

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import psutil
 
+from harness.execution.cpu_use import TreeCpu
+
 log = logging.getLogger(__name__)
 
 MARKER_VAR = "HARNESS_SANDBOX_ID"
@@ -31,6 +33,10 @@ class TreeWatcher:
     seen: dict[int, float] = field(default_factory=dict)  # pid -> create_time
     cpu_by_pid: dict[int, float] = field(default_factory=dict)
     peak_rss: int = 0
+    tree_cpu: TreeCpu = field(init=False)  # for the CPU used during fit (harness.execution.cpu_use)
+
+    def __post_init__(self) -> None:
+        self.tree_cpu = TreeCpu(self.root_pid)
 
     def members(self) -> list[psutil.Process]:
         procs: dict[int, psutil.Process] = {}
@@ -54,19 +60,32 @@ class TreeWatcher:
                 self.seen.pop(pid, None)
         return list(procs.values())
 
-    def sample(self) -> int:
-        """Record members, their CPU time and the tree's resident memory; return the RSS in bytes."""
+    def sample(self, marked: bool = False) -> int:
+        """Record members, their CPU time and the tree's resident memory; return the RSS in bytes.
+
+        ``marked``: also adopt processes that carry the run's marker but were never seen as
+        descendants (double-forked between two samples); slower, for the start and end of fit.
+        """
+        if marked:
+            for p in marked_processes(self.marker):
+                try:
+                    self.seen.setdefault(p.pid, p.create_time())
+                except psutil.Error:
+                    continue
         rss = 0
+        cpu: dict[int, tuple[int, float]] = {}
         for p in self.members():
             try:
                 with p.oneshot():
                     if p.pid not in self.seen:
                         self.seen[p.pid] = p.create_time()
-                    rss += p.memory_info().rss
                     t = p.cpu_times()
                     self.cpu_by_pid[p.pid] = t.user + t.system
+                    cpu[p.pid] = (p.ppid(), t.user + t.system + t.children_user + t.children_system)
+                    rss += p.memory_info().rss  # last: a zombie has CPU times but may refuse this
             except psutil.Error:
                 continue
+        self.tree_cpu.update(cpu)
         self.peak_rss = max(self.peak_rss, rss)
         return rss
 

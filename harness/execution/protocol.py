@@ -54,12 +54,14 @@ DATA_FILES = (
 )
 
 PARENT_PID_VAR = "HARNESS_PARENT_PID"  # the child watches this pid and dies with it
+CPU_COUNTER_VAR = "HARNESS_CPU_COUNTER"  # the counter file of the run's cgroup, when it has one
 
 # --- events, in the order a run emits them ----------------------------------------------------
 STARTED = "started"  # the child is up (pid)
-FIT_START = "fit_start"  # start-up done: the budget starts now (startup_s)
-FIT_END = "fit_end"  # fit returned (fit_s)
+FIT_START = "fit_start"  # start-up done: the budget starts now (startup_s, cpu)
+FIT_END = "fit_end"  # fit returned (fit_s, cpu)
 PREDICT_END = "predict_end"  # predictions made (predict_s)
+CPU = "cpu"  # a field of FIT_START and FIT_END: the child's CPU counters (harness.execution.cpu_use.reading)
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,10 @@ class SandboxResult:
     predict_s: float | None = None
     cpu_s: float | None = None
     peak_mem_mb: float | None = None
+    fit_cpu_s: float | None = None  # core-seconds of the whole tree during fit (harness.execution.cpu_use)
+    cpu_use: float | None = None  # fit_cpu_s / (cores x fit_s)
+    cpu_method: str | None = None  # "cgroup" or "psutil-sampled"
+    energy_j: float | None = None  # the machine's processors during fit (RAPL); None without a meter
     y_pred: np.ndarray | None = None
     proba: np.ndarray | None = None
     best_config: dict[str, Any] = field(default_factory=dict)

@@ -4,7 +4,10 @@ The parent watches three phases: start-up (imports, an engine launch; its own
 generous limit, not charged), fit (hard deadline ``B + max(5 s, 0.1 B)`` after
 fit starts), and predict (a limit of its own). Past a limit, or past the memory
 limit, the whole process tree gets SIGTERM and then SIGKILL. Whatever happens,
-the outcome is a :class:`SandboxResult`, never an exception.
+the outcome is a :class:`SandboxResult`, never an exception. It also records the
+CPU the tree used during fit (:mod:`harness.execution.cpu_use`; in a cgroup of the
+run's own where the machine allows, :mod:`harness.execution.cgroup`) and, where
+there is a power meter, the energy (:mod:`harness.execution.energy`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import time
 import uuid
 from pathlib import Path
 
-from harness.execution import isolate, protocol
+from harness.execution import cgroup, cpu_use, energy, isolate, protocol
 from harness.execution.proctree import MARKER_VAR, TreeWatcher, alive, kill_tree, wait_gone
 from harness.execution.protocol import SandboxJob, SandboxResult
 from harness.sweep import owned_tempdir
@@ -37,6 +40,7 @@ THREAD_VARS = (
     "BLIS_NUM_THREADS",
 )
 POLL_S = 0.1
+MARKED_EVERY_S = 2.0  # a scan of every process's environment: cheap, but not every 0.25 s
 MAX_LOG_BYTES = 50 * 2**20  # a child's log is cut here; a runaway writer is killed
 
 _ABORT = threading.Event()  # set on Ctrl-C: every sandbox kills its tree and reports "aborted"
@@ -109,12 +113,31 @@ def _run(job: SandboxJob, run_dir: Path, log_path: Path) -> SandboxResult:
     protocol.write_job(run_dir, job)
     marker = uuid.uuid4().hex
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    limit_rss = int(job.memory_gb * 2**30)
-    predict_limit = job.predict_limit_s or max(120.0, job.budget_s)
     cmd = [sys.executable, "-m", "harness.execution.child", str(run_dir)]
     env = child_env(job.cores, marker)
+    cg = cgroup.create(marker[:12])  # None where the machine allows none: the tree is sampled instead
+    if cg is not None:
+        env[protocol.CPU_COUNTER_VAR] = str(cg.counter)
     if job.isolate:
         cmd, env = isolate.wrap(cmd, env, run_dir, Path(job.data_dir), job.hide)
+    try:
+        return _watch(job, run_dir, log_path, cmd, env, marker, cg)
+    finally:
+        if cg is not None:
+            cg.remove()
+
+
+def _watch(
+    job: SandboxJob,
+    run_dir: Path,
+    log_path: Path,
+    cmd: list[str],
+    env: dict[str, str],
+    marker: str,
+    cg: cgroup.RunCgroup | None,
+) -> SandboxResult:
+    limit_rss = int(job.memory_gb * 2**30)
+    predict_limit = job.predict_limit_s or max(120.0, job.budget_s)
     with open(log_path, "wb") as logf:
         proc = subprocess.Popen(
             cmd,
@@ -126,12 +149,17 @@ def _run(job: SandboxJob, run_dir: Path, log_path: Path) -> SandboxResult:
             start_new_session=True,
         )
     watcher = TreeWatcher(proc.pid, marker)
+    # The child is still starting Python when Popen returns, so it forks nothing before this; a
+    # bubblewrap wrapper may have, hence its members too (and again when fit starts).
+    if cg is not None and not (cg.adopt([proc.pid]) and cg.adopt(p.pid for p in watcher.members())):
+        cg = None
+    meter = cpu_use.FitMeter(watcher.tree_cpu, cg, energy.open_meter(), child_is_root=not job.isolate)
     events = protocol.EventReader(run_dir)
     started = time.time()
     kill_status: str | None = None
     kill_reason = ""
     rusage_cpu = 0.0
-    last_sample = 0.0
+    last_sample = last_marked = 0.0
     while True:
         pid, wstatus, rusage = os.wait4(proc.pid, os.WNOHANG)
         if pid == proc.pid:
@@ -140,9 +168,12 @@ def _run(job: SandboxJob, run_dir: Path, log_path: Path) -> SandboxResult:
             break
         now = time.time()
         events.poll()
+        _follow_fit(events, watcher, meter, cg)
         if now - last_sample >= 0.25:
-            last_sample = now
-            rss = watcher.sample()
+            # every 2 s also look for processes that daemonised between two samples (by the marker)
+            marked = now - last_marked >= MARKED_EVERY_S
+            last_sample, last_marked = now, now if marked else last_marked
+            rss = watcher.sample(marked=marked)
             if rss > limit_rss:
                 kill_status = "memory"
                 kill_reason = memory_reason(rss, job.memory_gb)
@@ -155,14 +186,19 @@ def _run(job: SandboxJob, run_dir: Path, log_path: Path) -> SandboxResult:
             kill_reason = f"wrote more than {MAX_LOG_BYTES // 2**20} MB to stdout/stderr"
         if kill_status is not None:
             break
+        meter.tick()
         time.sleep(POLL_S)
 
     killed = 0
     if kill_status is not None:
+        watcher.sample(marked=True)
+        meter.end(None)  # cut during fit: the counters as they are now
         log.info("killing %s: %s", job.adapter, kill_reason)
         killed = kill_tree(watcher)
         _reap(proc)
     else:
+        events.poll()  # the child exited: its rusage counts it and what it reaped, exactly
+        _follow_fit(events, watcher, meter, cg, exit_cpu=rusage_cpu)
         wait_gone(watcher, timeout=1.0)
         leftovers = [p for p in watcher.all_processes() if alive(p)]  # zombies are not ours to kill
         if leftovers:
@@ -173,10 +209,32 @@ def _run(job: SandboxJob, run_dir: Path, log_path: Path) -> SandboxResult:
     res.killed = killed
     res.cpu_s = max(rusage_cpu, watcher.cpu_seconds())
     res.peak_mem_mb = watcher.peak_rss / 2**20
+    fit = meter.result(job.cores, res.fit_s)
+    res.fit_cpu_s, res.cpu_use, res.cpu_method, res.energy_j = fit.astuple()
     if killed and res.status == "ok":
         res.reason = f"left {killed} processes behind, killed by the harness"
     _cap_log(log_path)
     return res
+
+
+def _follow_fit(
+    events: protocol.EventReader,
+    watcher: TreeWatcher,
+    meter: cpu_use.FitMeter,
+    cg: cgroup.RunCgroup | None,
+    exit_cpu: float | None = None,
+) -> None:
+    """Start and end the CPU accounting of fit as the child's events (or its exit) say."""
+    start = events.seen.get(protocol.FIT_START)
+    if start is not None and not meter.started:
+        if cg is not None:
+            cg.adopt(p.pid for p in watcher.all_processes())  # a member born outside it (bubblewrap's)
+        watcher.sample(marked=True)
+        meter.start(start.get(protocol.CPU))
+    end = events.seen.get(protocol.FIT_END)
+    if meter.started and not meter.ended and (end is not None or exit_cpu is not None):
+        watcher.sample(marked=True)
+        meter.end(end.get(protocol.CPU) if end is not None else None, own=exit_cpu)
 
 
 def _check_deadlines(

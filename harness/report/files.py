@@ -50,6 +50,8 @@ CSV_COLUMNS = [
 ]
 CSV_TAIL = ["valid_score", "startup_s", "predict_s", "cpu_s", "peak_mem_mb", "cores", "memory_gb", "reason"]
 CSV_SPLIT = ["protocol", "fold"]  # last: the columns before them keep their places
+# CPU use during fit (harness.execution.cpu_use), after the fingerprints: every column before keeps its place
+CSV_CPU = ["fit_cpu_s", "cpu_use", "cpu_method", "energy_j"]
 
 
 def task_dir_name(task: str) -> str:
@@ -62,14 +64,15 @@ def write_runs_csv(runs: list[RunRecord], path: Path) -> None:
     tmp = path.with_suffix(".csv.tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(CSV_COLUMNS + metrics + CSV_TAIL + CSV_SPLIT + list(fingerprint.COLUMNS))
+        w.writerow(CSV_COLUMNS + metrics + CSV_TAIL + CSV_SPLIT + list(fingerprint.COLUMNS) + CSV_CPU)
         for r in runs:
             w.writerow(
                 [getattr(r, c) for c in CSV_COLUMNS]
                 + [r.metrics.get(m) for m in metrics]
                 + [getattr(r, c) for c in CSV_TAIL]
                 + [protocol_of(r.split), r.split.get("fold")]
-                + fingerprint.columns(r)  # last: what each run ran on (harness.fingerprint)
+                + fingerprint.columns(r)  # what each run ran on (harness.fingerprint)
+                + [getattr(r, c) for c in CSV_CPU]
             )
     os.replace(tmp, path)
 

@@ -13,7 +13,14 @@ from tabulate import tabulate
 from harness.report import crosstext, power
 from harness.report.crosstask import POSTHOC, WHY_POSTHOC
 from harness.report.leaderboard import COLUMN_NOTES, board_rows, metric_rows
-from harness.report.summary import NORMALISED, POLICY_NOTE, BudgetSummary, summary_insights, table_rows
+from harness.report.summary import (
+    CPU_NOTE,
+    NORMALISED,
+    POLICY_NOTE,
+    BudgetSummary,
+    summary_insights,
+    table_rows,
+)
 
 if TYPE_CHECKING:
     from harness.report.analysis import TaskAnalysis
@@ -150,7 +157,9 @@ def index_page(summaries: list[BudgetSummary], tasks: list[tuple[str, str, str]]
         body.append(f"<h2>Across tasks at {s.budget_s:g} s</h2>")
         body.append(_table(*table_rows(s)))
         body += _cross(s)
-    body.append(f'<p class="note">Average rank over tasks (1 = best); {_e(NORMALISED)}.</p>')
+    body.append(
+        f'<p class="note">Average rank over tasks (1 = best); {_e(NORMALISED)}. {_prose(CPU_NOTE)}</p>'
+    )
     if summaries:
         body.append(
             f'<p class="note">{_prose(POLICY_NOTE[summaries[0].policy])} {_prose(crosstext.NOTES)}</p>'

@@ -72,6 +72,18 @@ class AdapterRow:
         return statistics.fmean(vals) if vals else None
 
     @property
+    def cpu_use(self) -> float | None:
+        """Median over runs of the share of ``cores x fit s`` the run's process tree used during fit."""
+        vals = [r.cpu_use for r in self.runs if r.cpu_use is not None]
+        return statistics.median(vals) if vals else None
+
+    @property
+    def energy_j(self) -> float | None:
+        """Median over runs of the processors' energy during fit (only where a power meter was read)."""
+        vals = [r.energy_j for r in self.runs if r.energy_j is not None]
+        return statistics.median(vals) if vals else None
+
+    @property
     def mean_valid(self) -> float | None:
         vals = [r.valid_score for r in self.ok if r.valid_score is not None]
         return statistics.fmean(vals) if vals else None
@@ -202,6 +214,10 @@ def short_config(cfg: dict, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _joules(x: float | None) -> str:
+    return "-" if x is None else f"{x:.0f}"
+
+
 def failures(runs: list[RunRecord]) -> str:
     counts: dict[str, int] = defaultdict(int)
     for r in runs:
@@ -227,6 +243,7 @@ def board_rows(
         else []
     )
     n_seeds = len(board.seeds)
+    metered = any(row.energy_j is not None for row in board.rows)  # no meter, no column: never an estimate
     table: list[list[Any]] = []
     for row in board.rows:
         score = "-"
@@ -245,6 +262,8 @@ def board_rows(
                 fmt_signed(row.optimism),
                 *[fmt(row.mean_metric(m)) for m in others],
                 "-" if fit is None else f"{fit:.1f} / {board.budget_s:g}",
+                fmt(row.cpu_use, 2),
+                *([_joules(row.energy_j)] if metered else []),
                 "-" if row.worst_overrun is None else f"{row.worst_overrun:.2f}",
                 row.killed,
                 failures(row.runs),
@@ -262,6 +281,8 @@ def board_rows(
         "valid − test",
         *others,
         "fit s / budget",
+        "CPU use",
+        *(["energy J"] if metered else []),
         "worst overrun",
         "killed",
         "failures",
@@ -319,7 +340,11 @@ COLUMN_NOTES = (
     "`vs default`: mean paired gain over the `default` adapter on the same seeds (positive = better). "
     "`valid − test`: how much better the validation score looks than the test score (positive and large = "
     "the tuning overfits its validation set; AutoML engines report their own internal validation). "
-    "`fit s / budget`: mean wall seconds of `fit` over the budget; `worst overrun`: the largest fit/budget "
+    "`fit s / budget`: mean wall seconds of `fit` over the budget; `CPU use`: the core-seconds the run's "
+    "whole process tree used during `fit` (exited descendants included, start-up not) over `cores x fit "
+    "seconds`, median over runs (1.00 = every granted core busy throughout; `cpu_method` in runs.csv says "
+    "how it was counted); `energy J` (only where the machine has a RAPL power meter): the processors' "
+    "energy during `fit`, median over runs; `worst overrun`: the largest fit/budget "
     "of any run; `killed`: runs stopped at the hard deadline or for memory. Failed, killed and skipped runs "
     "are counted under `failures` and never hidden. "
     f"{leakage.MARK} after an adapter: a run's test score beats its own best validation score by more than "

@@ -25,6 +25,12 @@ NORMALISED = (
     "normalised score: 0 = the default adapter, 1 = the best adapter on that task, averaged over tasks"
 )
 
+CPU_NOTE = (
+    "CPU use: the core-seconds the run's whole process tree used during fit over `cores x fit seconds`, "
+    "the median over each task's runs, then over tasks (1.00 = every granted core busy; an adapter that "
+    "leaves cores idle reads below)."
+)
+
 POLICY_NOTE = {
     p: f"Every score here counts failed or killed runs: policy `--impute {p}`, a failed run's result is "
     f"{DESCRIBE[p]}; skipped runs (the adapter does not support the task) are left out under every policy."
@@ -43,6 +49,7 @@ class AdapterSummary:
     not_ok: int = 0
     worse_on: int = 0  # tasks where some adapter is significantly better (rank > 1)
     counts: Cell = field(default_factory=Cell)  # imputed, left out and skipped runs
+    cpu_uses: list[float] = field(default_factory=list)  # per task: the board's CPU use (median over runs)
 
     @property
     def avg_rank(self) -> float | None:
@@ -51,6 +58,11 @@ class AdapterSummary:
     @property
     def avg_normalised(self) -> float | None:
         return statistics.fmean(self.normalised) if self.normalised else None
+
+    @property
+    def cpu_use(self) -> float | None:
+        """Median over tasks of the adapter's CPU use during fit (share of ``cores x fit s``)."""
+        return statistics.median(self.cpu_uses) if self.cpu_uses else None
 
 
 @dataclass
@@ -95,6 +107,8 @@ def _budget(budget: float, boards: list[Board], policy: str = DEFAULT_POLICY) ->
             s.counts.imputed += c.imputed
             s.counts.left_out += c.left_out
             s.counts.skipped += c.skipped
+            if r.cpu_use is not None:
+                s.cpu_uses.append(r.cpu_use)
             if r.rank == 1:
                 s.top_group += 1
             elif r.rank is not None:
@@ -130,7 +144,7 @@ def _f(x: float | None, d: int = 2) -> str:
 
 def table_rows(s: BudgetSummary) -> tuple[list[str], list[list]]:
     heads = ["adapter", "average rank", "wins", "top rank group", "normalised score", "tasks", "failed runs"]
-    heads.append("imputed")
+    heads += ["CPU use", "imputed"]
     n = len(s.tasks)
     rows = [
         [
@@ -141,6 +155,7 @@ def table_rows(s: BudgetSummary) -> tuple[list[str], list[list]]:
             _f(a.avg_normalised) + (f" ({len(a.normalised)} tasks)" if 0 < len(a.normalised) < n else ""),
             len(a.ranks),
             f"{a.not_ok}/{a.runs}",
+            _f(a.cpu_use),
             imputed_label(a.counts),
         ]
         for a in s.adapters
@@ -255,6 +270,7 @@ def summary_markdown(
         "has the best mean test score (ties count for each). Top rank group: tasks where the adapter has "
         f"rank 1, i.e. no adapter is significantly better ({stats.METHOD}). "
         f"The {NORMALISED}. Failed runs: runs that did not finish (failed, killed or skipped). "
+        f"{CPU_NOTE} "
         f"{POLICY_NOTE[summaries[0].policy if summaries else DEFAULT_POLICY]} {crosstext.NOTES}",
     ]
     return "\n".join(lines) + "\n"

@@ -383,3 +383,88 @@ class LgbmTuner(Adapter):
 
 
 ENTRY_POINTS["t-lgbm"] = "LgbmTuner"
+
+
+SPIN = (
+    "import sys, time\nend = time.time() + {seconds!r}\nwhile time.time() < end: pass\n"
+    "if len(sys.argv) > 1: open(sys.argv[1], 'w').write(str(time.process_time()))\n"
+)
+
+
+def _spin_until(end: float) -> None:
+    while time.time() < end:
+        pass
+
+
+def _children_cpu() -> float:
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+class _Spinner(_Majority):
+    """Reports the CPU seconds its spinning took by its own count (``best_config["spun_cpu_s"]``)."""
+
+    spun = 0.0
+
+    def best_config(self) -> dict:
+        return {"spun_cpu_s": self.spun}
+
+
+class SpinOneThread(_Spinner):
+    """Keeps one thread busy for its whole budget: on 2 cores, CPU use about 0.5."""
+
+    def fit(self, data: FitData, ctx: FitContext, log: TrialLogger) -> None:
+        super().fit(data, ctx, log)
+        t0 = time.process_time()
+        _spin_until(time.time() + ctx.remaining())
+        self.spun = time.process_time() - t0
+
+
+class SpinTwoProcesses(_Spinner):
+    """Keeps itself and a child process busy for its whole budget: on 2 cores, CPU use about 1."""
+
+    def fit(self, data: FitData, ctx: FitContext, log: TrialLogger) -> None:
+        super().fit(data, ctx, log)
+        t0, c0 = time.process_time(), _children_cpu()
+        seconds = ctx.remaining()
+        child = subprocess.Popen([sys.executable, "-c", SPIN.format(seconds=seconds)])
+        _spin_until(time.time() + seconds)
+        child.wait()
+        self.spun = time.process_time() - t0 + _children_cpu() - c0
+
+
+class SpinChildThenSleep(_Spinner):
+    """A child process spins for 1.5 s and exits (reaped), then the adapter sleeps out its budget."""
+
+    def fit(self, data: FitData, ctx: FitContext, log: TrialLogger) -> None:
+        super().fit(data, ctx, log)
+        c0 = _children_cpu()
+        subprocess.run([sys.executable, "-c", SPIN.format(seconds=1.5)], check=True)
+        self.spun = _children_cpu() - c0
+        time.sleep(max(0.0, ctx.remaining()))
+
+
+class SpinOrphanThenSleep(_Spinner):
+    """A daemon (double-forked, so init reaps it) spins for 2 s and exits; the adapter sleeps meanwhile."""
+
+    def fit(self, data: FitData, ctx: FitContext, log: TrialLogger) -> None:
+        super().fit(data, ctx, log)
+        out = os.path.join(ctx.workdir, "orphan-cpu")
+        code = (
+            "import subprocess, sys\n"
+            f"subprocess.Popen([sys.executable, '-c', {SPIN.format(seconds=2.0)!r}, {out!r}], "
+            "start_new_session=True)\n"
+        )
+        subprocess.run([sys.executable, "-c", code], check=True)
+        time.sleep(max(0.0, ctx.remaining()))
+        if os.path.exists(out):
+            with open(out) as fh:
+                self.spun = float(fh.read() or 0.0)
+
+
+ENTRY_POINTS["t-spin1"] = "SpinOneThread"
+ENTRY_POINTS["t-spin2"] = "SpinTwoProcesses"
+ENTRY_POINTS["t-spinchild"] = "SpinChildThenSleep"
+ENTRY_POINTS["t-spinorphan"] = "SpinOrphanThenSleep"

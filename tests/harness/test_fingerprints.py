@@ -13,6 +13,7 @@ import pytest
 from harness.cli import main
 from harness.config import Job
 from harness.fingerprint import COLUMNS
+from harness.report.files import CSV_CPU
 from harness.report.leaderboard import build_boards
 from harness.store import RunRecord, Store
 
@@ -46,7 +47,8 @@ def test_a_store_written_before_fingerprints_resumes_without_running_again(
     assert main(args) == 0
     db = out / "harness.db"
     con = sqlite3.connect(db)  # back to the schema of before: no fingerprint column, version 1
-    con.execute("ALTER TABLE runs DROP COLUMN fingerprint")
+    for col in ("fingerprint", *CSV_CPU):  # the CPU-use columns came later still
+        con.execute(f"ALTER TABLE runs DROP COLUMN {col}")
     con.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
     con.commit()
     con.close()
@@ -59,7 +61,8 @@ def test_a_store_written_before_fingerprints_resumes_without_running_again(
     ]
     assert all(r.fingerprint == {} for r in runs), "old runs count as done as they are"
     rows = read_csv(out / "runs.csv")
-    assert list(rows[0])[-len(COLUMNS) :] == list(COLUMNS), "the fingerprint columns come last"
+    head = list(rows[0])[: -len(CSV_CPU)]  # the CPU-use columns, added later, come after them
+    assert head[-len(COLUMNS) :] == list(COLUMNS), "the fingerprint columns come last but the CPU's"
     assert all(r["data_fingerprint"] and r["split_fingerprint"] and r["fingerprint"] == "" for r in rows)
 
 

@@ -98,6 +98,36 @@ def test_an_older_store_is_migrated_when_it_opens(tmp_path: Path) -> None:
     con.close()
 
 
+def test_a_version_2_store_gains_the_cpu_columns_and_keeps_its_runs(tmp_path: Path) -> None:
+    """Schema 2 (fingerprints, no CPU use): the CPU columns are added empty, new runs fill them."""
+    db = tmp_path / "h.db"
+    old_store(db, version="2")
+    con = sqlite3.connect(db)
+    con.execute("ALTER TABLE runs ADD COLUMN split TEXT NOT NULL DEFAULT '{}'")
+    con.execute("ALTER TABLE runs ADD COLUMN fingerprint TEXT NOT NULL DEFAULT '{}'")
+    con.commit()
+    con.close()
+    with Store(db) as s:
+        [old] = s.runs()
+        assert (old.job_key, old.fit_cpu_s, old.cpu_use, old.cpu_method, old.energy_j) == (
+            "old",
+            None,
+            None,
+            None,
+            None,
+        )
+        rec = record("new")
+        rec.fit_cpu_s, rec.cpu_use, rec.cpu_method = 4.5, 0.45, "cgroup"
+        s.add_run(rec)
+        new = next(r for r in s.runs() if r.job_key == "new")
+        assert (new.fit_cpu_s, new.cpu_use, new.cpu_method, new.energy_j) == (4.5, 0.45, "cgroup", None)
+    con = sqlite3.connect(db)
+    cols = [r[1] for r in con.execute("PRAGMA table_info(runs)")]
+    version = con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
+    con.close()
+    assert cols[-4:] == ["fit_cpu_s", "cpu_use", "cpu_method", "energy_j"] and version == str(SCHEMA_VERSION)
+
+
 def test_an_older_store_through_the_cli_runs_and_stores(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
