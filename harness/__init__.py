@@ -2,8 +2,8 @@
 
 Map of the package (what calls what, top down):
 
-- ``cli`` is a thin shell over ``runner.run(RunConfig)``; ``config`` holds the frozen ``RunConfig``
-  and the ``Job`` it expands into.
+- ``cli`` is a thin shell over ``api.execute``, which runs ``runner.run(RunConfig)`` with progress;
+  ``config`` holds the frozen ``RunConfig`` and the ``Job`` it expands into.
 - ``runner`` plans the jobs not yet in the store, has ``prepare`` write each (task, seed) split for
   the children, hands the jobs to an executor, then ``scoring`` scores the predictions (here, never
   in the child) and ``store`` commits each run to SQLite as it ends (``store_schema`` checks and
@@ -13,17 +13,50 @@ Map of the package (what calls what, top down):
   a test score its own valid score cannot explain; ``sweep`` removes the temp directories of
   harness processes that died.
 - ``execution/`` runs jobs: the sandboxed child and its parent (``sandbox``, ``child``,
-  ``proctree``), the file exchange between them (``protocol``), core leases (``cores``), the
-  bubblewrap sandbox of ``--isolate`` (``isolate``), and the executors behind one interface
-  (``local_executor``, ``dask_executor`` with its ``dask_worker``).
+  ``proctree``), the file exchange between them (``protocol``), the CPU and energy a run's fit used
+  (``cpu_use`` with ``cgroup``, ``energy``), core leases (``cores``), the bubblewrap sandbox of
+  ``--isolate`` (``isolate``), and the executors behind one interface (``local_executor``,
+  ``dask_executor`` with its ``dask_worker``).
 - ``report/`` renders what the store holds: the leaderboard model, statistics, plots, summary,
   Markdown and HTML (``report.files.write_reports`` drives it).
-- ``progress`` draws the CLI's progress bar; ``errors`` holds ``HarnessError``, the one-line error for
-  people; ``moved_modules`` keeps module paths of before the reorganisation importable.
+- ``api`` is the Python API (``harness.run``, ``harness.load``) and holds ``execute``, the path the
+  CLI shares; ``results`` turns a store into DataFrames; ``progress`` shows a run's progress (a bar
+  on a terminal or in a notebook, plain lines in a file) with the ETA of ``eta``; ``errors`` holds
+  ``HarnessError``, the one-line error for people; ``moved_modules`` keeps module paths of before the
+  reorganisation importable.
 
 Adapters (what runs inside a sandbox) live in the ``adapters`` package, tasks in ``tasks``.
+
+The public API is ``run``, ``load``, ``Results`` and ``RunConfig``. They load on first use: every
+sandboxed child imports this package, and its start-up should not pay for pandas.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from harness import moved_modules
 
+if TYPE_CHECKING:
+    from harness.api import load, run
+    from harness.config import RunConfig
+    from harness.results import Results
+
+__all__ = ["Results", "RunConfig", "load", "run"]
+
+_PUBLIC = {
+    "run": "harness.api",
+    "load": "harness.api",
+    "Results": "harness.results",
+    "RunConfig": "harness.config",
+}
+
 moved_modules.install()
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'harness' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_PUBLIC[name]), name)

@@ -1,6 +1,6 @@
 """Command line: ``python -m harness`` (run), ``python -m harness list``, ``python -m harness report``.
 
-A thin shell over :mod:`harness.runner`: it parses, shows progress, prints the
+A thin shell over :func:`harness.api.execute`, the Python API's path: it parses, shows progress, prints the
 leaderboards, and turns every :class:`HarnessError` into one line on stderr
 with exit code 2 (a traceback only with ``--debug``).
 """
@@ -81,8 +81,13 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _setup_logging(debug: bool, quiet: bool) -> None:
     level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
     logging.basicConfig(level=level, format="%(levelname).1s %(name)s: %(message)s", stream=sys.stderr)
-    for noisy in ("distributed", "asyncio", "matplotlib", "PIL", "h2o"):
+    for noisy in ("asyncio", "matplotlib", "PIL"):  # their debug lines say nothing about a run
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    if not debug:  # libraries' INFO (a Dask cluster's start and stop) stays off the console
+        from harness.progress import ChattyFilter
+
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(ChattyFilter())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,60 +125,41 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_config(args: argparse.Namespace):  # -> RunConfig, imported lazily
-    from harness.config import RunConfig, parse_budgets, parse_image_shape, parse_positive_int, parse_tasks
+    from harness.config import make_config
 
-    try:
-        memory = float(args.memory_gb)
-    except ValueError:
-        raise HarnessError(f"--memory-gb must be a number of gigabytes, got {args.memory_gb!r}") from None
-    adapters = tuple(a.strip() for a in args.adapters.split(",") if a.strip()) if args.adapters else None
-    if args.adapters is not None and not adapters:
-        raise HarnessError("--adapters is empty; name at least one (see `python -m harness list`)")
-    if args.executor == "local" and args.scheduler:
-        raise HarnessError("--scheduler needs --executor dask")
-    return RunConfig(
-        tasks=parse_tasks(args.task),
-        budgets=parse_budgets(args.budget),
-        adapters=adapters,
-        seeds=parse_positive_int(args.seeds, "--seeds"),
-        cores=parse_positive_int(args.cores, "--cores"),
-        parallel=parse_positive_int(args.parallel, "--parallel"),
-        memory_gb=memory,
-        out=Path(args.out),
-        data_dir=Path(args.data_dir) if args.data_dir else None,
+    return make_config(
+        task=args.task,
+        budget=args.budget,
+        adapters=args.adapters,
+        seeds=args.seeds,
+        cores=args.cores,
+        parallel=args.parallel,
+        memory_gb=args.memory_gb,
+        out=args.out,
+        data_dir=args.data_dir,
         target=args.target,
         fresh=args.fresh,
         executor=args.executor,
         scheduler=args.scheduler,
-        folds=parse_positive_int(args.folds, "--folds") if args.folds is not None else None,
-        metric=args.metric.strip() if args.metric else None,
-        test_file=Path(args.test_file) if args.test_file else None,
-        test_column=args.test_column.strip() if args.test_column else None,
-        image_shape=parse_image_shape(args.image_shape) if args.image_shape else None,
+        folds=args.folds,
+        metric=args.metric,
+        test_file=args.test_file,
+        test_column=args.test_column,
+        image_shape=args.image_shape,
         impute=args.impute,
         isolate=args.isolate,
-        wait_for_cores_s=_seconds(args.wait_for_cores, "--wait-for-cores"),
+        wait_for_cores=args.wait_for_cores,
     )
-
-
-def _seconds(text: str | None, flag: str) -> float | None:
-    if text is None:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        raise HarnessError(f"{flag} must be a number of seconds, got {text!r}; e.g. {flag} 600") from None
 
 
 def cmd_run(argv: list[str]) -> int:
     args = _run_parser().parse_args(argv)
     _setup_logging(args.debug, args.quiet)
     cfg = build_config(args)
+    from harness.api import execute
     from harness.progress import Progress
-    from harness.runner import run
 
-    with Progress(enabled=not args.quiet) as progress:
-        plan = run(cfg, on_plan=progress.plan, on_start=progress.start, on_done=progress.done)
+    plan = execute(cfg, Progress(cfg, enabled=not args.quiet))
     _print_leaderboards(cfg.out, {j.task for j in plan.jobs + plan.done})
     return 0
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import numbers
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
 
 MAX_BUDGET_S = 7 * 24 * 3600.0
 MIN_MEMORY_GB = 0.1  # a child's interpreter with numpy and pandas alone takes about this much
+EXECUTORS = ("local", "dask")
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ class RunConfig:
             raise HarnessError(f"--wait-for-cores must be a positive number of seconds, got {w!r}; e.g. 600")
         if self.impute not in ("default", "worst", "drop"):
             raise HarnessError(f"--impute must be default, worst or drop, got {self.impute!r}")
+        if self.executor not in EXECUTORS:
+            raise HarnessError(f"--executor must be local or dask, got {self.executor!r}")
 
     @property
     def repetitions(self) -> int:
@@ -121,6 +126,98 @@ class Job:
     def label(self) -> str:
         rep = f"fold {self.seed}" if self.is_fold else f"seed {self.seed}"
         return f"{self.task}/{self.adapter} {rep} budget {self.budget_s:g}s"
+
+
+Text = str | Sequence[str]  # a comma-separated value as given on the command line, or its items
+
+
+def make_config(
+    *,
+    task: Text,
+    budget: str | float | Sequence[float],
+    adapters: Text | None = None,
+    seeds: str | int = 1,
+    cores: str | int = 1,
+    parallel: str | int = 1,
+    memory_gb: str | float = 8.0,
+    out: str | Path = "results",
+    data_dir: str | Path | None = None,
+    target: str | None = None,
+    fresh: bool = False,
+    executor: str = "local",
+    scheduler: str | None = None,
+    folds: str | int | None = None,
+    metric: str | None = None,
+    test_file: str | Path | None = None,
+    test_column: str | None = None,
+    image_shape: str | Sequence[int] | None = None,
+    impute: str = "default",
+    isolate: bool = False,
+    wait_for_cores: str | float | None = None,
+) -> RunConfig:
+    """The checked :class:`RunConfig` of the command line's text or of Python values (``harness.run``).
+
+    One path for both, so a bad value gets the same one-line error (named by its command-line flag).
+    """
+    try:
+        memory = float(memory_gb)
+    except (TypeError, ValueError):
+        raise HarnessError(f"--memory-gb must be a number of gigabytes, got {memory_gb!r}") from None
+    chosen = tuple(a.strip() for a in _items(adapters) if a.strip()) if adapters is not None else None
+    if adapters is not None and not chosen:
+        raise HarnessError("--adapters is empty; name at least one (see `python -m harness list`)")
+    if executor == "local" and scheduler:
+        raise HarnessError("--scheduler needs --executor dask")
+    if isinstance(image_shape, Sequence) and not isinstance(image_shape, str):
+        image_shape = ",".join(str(d) for d in image_shape)
+    return RunConfig(
+        tasks=parse_tasks(task) if isinstance(task, str) else tuple(str(t).strip() for t in task if t),
+        budgets=parse_budgets(budget) if isinstance(budget, str) else _budgets(budget),
+        adapters=chosen,
+        seeds=parse_positive_int(seeds, "--seeds"),
+        cores=parse_positive_int(cores, "--cores"),
+        parallel=parse_positive_int(parallel, "--parallel"),
+        memory_gb=memory,
+        out=Path(out),
+        data_dir=Path(data_dir) if data_dir else None,
+        target=target,
+        fresh=fresh,
+        executor=executor,
+        scheduler=scheduler,
+        folds=parse_positive_int(folds, "--folds") if folds is not None else None,
+        metric=metric.strip() if metric else None,
+        test_file=Path(test_file) if test_file else None,
+        test_column=test_column.strip() if test_column else None,
+        image_shape=parse_image_shape(image_shape) if image_shape else None,
+        impute=impute,
+        isolate=isolate,
+        wait_for_cores_s=parse_seconds(wait_for_cores, "--wait-for-cores"),
+    )
+
+
+def _items(value: Text) -> list[str]:
+    return value.split(",") if isinstance(value, str) else [str(v) for v in value]
+
+
+def _budgets(value: float | Sequence[float]) -> tuple[float, ...]:
+    values = value if isinstance(value, Sequence) else [value]
+    # numpy's numbers too; a bool is no number of seconds
+    budgets = tuple(
+        check_budget(float(b) if isinstance(b, numbers.Real) and not isinstance(b, bool) else b)
+        for b in values
+    )
+    if not budgets:
+        raise HarnessError("no budget given; e.g. --budget 60")
+    return budgets
+
+
+def parse_seconds(text: str | float | None, flag: str) -> float | None:
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        raise HarnessError(f"{flag} must be a number of seconds, got {text!r}; e.g. {flag} 600") from None
 
 
 def check_budget(b: float) -> float:
@@ -197,7 +294,7 @@ def parse_image_shape(text: str) -> tuple[int, int, int]:
     return dims[0], dims[1], dims[2]
 
 
-def parse_positive_int(text: str, what: str) -> int:
+def parse_positive_int(text: str | int, what: str) -> int:
     try:
         value = int(str(text).strip())
     except ValueError:
