@@ -18,8 +18,9 @@ Trials: one per model, logged by the callback as each model finishes (so they su
 with its validation score converted to our metric's units and its fit seconds; the final
 ``leaderboard()`` adds any model the callback did not see.
 
-Processes: AutoGluon starts Ray workers only when Ray is installed (it is not in our extra);
-whatever it starts is a descendant of the child and dies with the sandbox's process tree.
+Processes: folds are fitted in the child, one after the other (``fold_fitting_strategy``), so no
+Ray cluster starts even where Ray is installed; whatever else AutoGluon starts is a descendant of the
+child and dies with the sandbox's process tree.
 """
 
 from __future__ import annotations
@@ -141,6 +142,9 @@ class AutoGluonAdapter(EngineAdapter):
             num_cpus=ctx.cores,
             num_gpus=0,
             dynamic_stacking=DYNAMIC_STACKING,
+            # folds one after the other in this process, even where Ray is installed: a Ray cluster
+            # starts in seconds of the budget, and on the 1 core of a run parallel folds gain nothing
+            ag_args_ensemble={"fold_fitting_strategy": "sequential_local"},
             callbacks=[self._callback_cls(ctx.deadline - STOP_MARGIN_S, trials.model_finished)],
         )
         logger.info("AutoGluon's fit returned at %.2f s of the budget", ctx.elapsed())
