@@ -35,7 +35,9 @@ sys.path.insert(0, str(ROOT))
 if TYPE_CHECKING:
     from harness.store import RunRecord
 
-ADAPTERS = "default,manual,grid,random,halving,optuna,hyperopt,skopt,optuna:mlp,flaml,tpot,h2o,autokeras,autogluon"
+ADAPTERS = (
+    "default,manual,grid,random,halving,optuna,hyperopt,skopt,optuna:mlp,flaml,tpot,h2o,autokeras,autogluon"
+)
 TASKS_30 = ("titanic", "breast_cancer", "wine", "diabetes", "digits", "boston")
 PARTS = ((TASKS_30, 30), (("titanic",), 120))
 SEEDS, CORES, PARALLEL = 3, 1, 2
