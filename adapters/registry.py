@@ -9,7 +9,10 @@ model family of a tuning strategy (``optuna:mlp``).
 from __future__ import annotations
 
 import difflib
+import functools
 import logging
+import os
+import sys
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 
@@ -34,6 +37,24 @@ class AdapterStatus:
 
 def _all_entry_points() -> dict[str, list[EntryPoint]]:
     """Every registration of each name; more than one distribution per name is a conflict."""
+    return _scan(_path_state())
+
+
+def _path_state() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Per ``sys.path`` folder, the metadata folders of the distributions in it (where entry points are)."""
+    state = []
+    for folder in sys.path:
+        try:
+            found = sorted(n for n in os.listdir(folder or ".") if n.endswith((".dist-info", ".egg-info")))
+        except OSError:  # not a folder (a zip file), or not there
+            found = []
+        state.append((folder, tuple(found)))
+    return tuple(state)
+
+
+@functools.lru_cache(maxsize=4)
+def _scan(path_state: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, list[EntryPoint]]:
+    """The entry points of ``path_state``: a command asks for them dozens of times, they are read once."""
     out: dict[str, list[EntryPoint]] = {}
     for ep in entry_points(group=GROUP):
         same = [o for o in out.get(ep.name, []) if (_dist_name(o), o.value) == (_dist_name(ep), ep.value)]

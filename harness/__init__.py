@@ -23,7 +23,7 @@ Map of the package (what calls what, top down):
   CLI shares; ``results`` turns a store into DataFrames; ``progress`` shows a run's progress (a bar
   on a terminal or in a notebook, plain lines in a file) with the ETA of ``eta``; ``errors`` holds
   ``HarnessError``, the one-line error for people; ``moved_modules`` keeps module paths of before the
-  reorganisation importable.
+  reorganisation importable; ``timing`` logs the driver's phases at DEBUG (where a command's time goes).
 
 Adapters (what runs inside a sandbox) live in the ``adapters`` package, tasks in ``tasks``.
 

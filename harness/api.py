@@ -31,7 +31,10 @@ log = logging.getLogger("harness")
 
 def execute(cfg: RunConfig, progress: Progress) -> Plan:
     """Run ``cfg`` showing ``progress``: the one path from a configuration to stored runs (CLI and API)."""
-    from harness.runner import run as run_config
+    from harness.timing import phase
+
+    with phase("imports"):  # the driver's libraries (pandas, scikit-learn): the largest share before a job
+        from harness.runner import run as run_config
 
     with progress:
         return run_config(cfg, on_plan=progress.plan, on_start=progress.start, on_done=progress.done)

@@ -158,9 +158,11 @@ def cmd_run(argv: list[str]) -> int:
     cfg = build_config(args)
     from harness.api import execute
     from harness.progress import Progress
+    from harness.timing import phase
 
     plan = execute(cfg, Progress(cfg, enabled=not args.quiet))
-    _print_leaderboards(cfg.out, {j.task for j in plan.jobs + plan.done})
+    with phase("print"):
+        _print_leaderboards(cfg.out, {j.task for j in plan.jobs + plan.done})
     return 0
 
 

@@ -20,11 +20,11 @@ from harness.execution.local_executor import LocalExecutor
 from harness.execution.protocol import SandboxJob, SandboxResult
 from harness.lock import OutputLock
 from harness.prepare import Prepared, cleanup, prepare, task_info
-from harness.report.files import write_reports
 from harness.resume import Fingerprints, check_stored_data, is_done, note_reruns
 from harness.scoring import BadPredictions, check_predictions, score
 from harness.store import RunRecord, Store, check_store
 from harness.sweep import owned_tempdir, sweep
+from harness.timing import phase
 from tasks.loading import Dataset, load_dataset
 from tasks.registry import customize, expand_with_origin, get_task
 from tasks.splits import protocol_for
@@ -213,23 +213,32 @@ def run(
 ) -> Plan:
     """Run every job of ``cfg`` not yet in the store; write runs.csv and leaderboards."""
     out = Path(cfg.out)
-    sweep()  # what harness commands killed with kill -9 left under the temp dir
+    with phase("sweep"):
+        sweep()  # what harness commands killed with kill -9 left under the temp dir
     if cfg.isolate:
         isolate.check()
-    resolved = resolve_adapters(cfg.adapters)
+    with phase("adapters"):
+        resolved = resolve_adapters(cfg.adapters)
     with OutputLock(out):
-        if not cfg.fresh:  # a store this harness cannot use is refused before the data loads
-            check_store(out / "harness.db")
-        datasets = load_datasets(cfg)
-        store = open_store(out, cfg.fresh)
+        with phase("store"):
+            if not cfg.fresh:  # a store this harness cannot use is refused before the data loads
+                check_store(out / "harness.db")
+        with phase("data"):
+            datasets = load_datasets(cfg)
+        with phase("store"):
+            store = open_store(out, cfg.fresh)
         try:
-            protocols = {tname: protocol_for(ds, cfg.folds) for tname, ds in datasets.items()}
-            check_stored_data(store, cfg, datasets, protocols, out)
-            plan = make_plan(cfg, datasets, store, resolved)
+            with phase("plan"):
+                protocols = {tname: protocol_for(ds, cfg.folds) for tname, ds in datasets.items()}
+                check_stored_data(store, cfg, datasets, protocols, out)
+                plan = make_plan(cfg, datasets, store, resolved)
             if on_plan:
                 on_plan(plan)
             _execute(cfg, plan, datasets, store, out, on_start, on_done)
-            write_reports(store, out, impute=cfg.impute)
+            with phase("reports"):
+                from harness.report.files import write_reports  # matplotlib and the rest: only now
+
+                write_reports(store, out, impute=cfg.impute)
         finally:
             store.close()
     return plan
@@ -250,15 +259,17 @@ def _execute(
     tmp_root = owned_tempdir("harness-")
     prepared: dict[tuple[str, int], Prepared] = {}
     try:
-        for job in plan.jobs:
-            k = (job.task, job.seed)
-            if k not in prepared:
-                prepared[k] = prepare(datasets[job.task], job.seed, tmp_root, cfg.folds)
+        with phase("prepare"):
+            for job in plan.jobs:
+                k = (job.task, job.seed)
+                if k not in prepared:
+                    prepared[k] = prepare(datasets[job.task], job.seed, tmp_root, cfg.folds)
 
         def finish(job: Job, rec: RunRecord) -> None:
             if rec.status == "aborted":  # never stored: it runs again on resume
                 return
-            store.add_run(rec)
+            with phase("commit"):
+                store.add_run(rec)
             if on_done:
                 on_done(job, rec)
 
@@ -274,11 +285,13 @@ def _execute(
             finish(job, skipped_record(job, prep, reason))
         if not runnable:
             return
-        with make_executor(cfg) as executor:
+        with phase("jobs"), make_executor(cfg) as executor:
             results = executor.run(runnable, on_start)
             try:
                 for ej, outcome in results:
-                    finish(ej.job, record_of(ej, prepared[(ej.job.task, ej.job.seed)], outcome))
+                    with phase("score"):
+                        rec = record_of(ej, prepared[(ej.job.task, ej.job.seed)], outcome)
+                    finish(ej.job, rec)
             finally:
                 results.close()  # stops the executor's running jobs when we stop early
     finally:

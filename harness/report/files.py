@@ -19,7 +19,7 @@ from pathlib import Path
 from harness import fingerprint, leakage
 from harness.report import crossplots
 from harness.report.analysis import Plot, TaskAnalysis
-from harness.report.crosstask import cross_task, tops
+from harness.report.crosstask import CrossTask, cross_task, tops
 from harness.report.crosstext import plain
 from harness.report.html import index_page, task_page
 from harness.report.impute import DEFAULT_POLICY
@@ -28,6 +28,7 @@ from harness.report.markdown import task_markdown
 from harness.report.summary import BudgetSummary, summarise, summary_markdown
 from harness.report.task import analyse, render_plots
 from harness.store import RunRecord, Store
+from harness.timing import phase
 from tasks.splits import protocol_of
 
 log = logging.getLogger(__name__)
@@ -103,26 +104,36 @@ def task_key(runs: list[RunRecord]) -> str:
     return h.hexdigest()
 
 
-def _up_to_date(d: Path, key: str) -> bool:
-    marker = d / KEY_FILE
+def _up_to_date(d: Path, key: str, files: list[Path]) -> bool:
+    """Whether ``d``'s files were rendered from ``key`` and are all there."""
     try:
-        fresh = marker.read_text(encoding="utf-8").strip() == key
+        fresh = (d / KEY_FILE).read_text(encoding="utf-8").strip() == key
     except OSError:
         return False
-    return fresh and (d / "leaderboard.md").exists() and (d / "report.html").exists()
+    return fresh and all(f.exists() for f in files)
 
 
-def render_summary_plots(summaries: list[BudgetSummary], folder: Path) -> list[Plot]:
-    """The CD diagram and win-rate matrix of every budget with a comparison (stale PNGs removed)."""
+def render_summary_plots(summaries: list[BudgetSummary], folder: Path, key: str | None = None) -> list[Plot]:
+    """The CD diagram and win-rate matrix of every budget with a comparison (stale PNGs removed).
+
+    With ``key`` (what the summaries were computed from), PNGs drawn from the same key are kept, not
+    drawn again: the tasks' own files follow the same rule.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     out: list[Plot] = []
+    todo: list[tuple[BudgetSummary, CrossTask, Path, Path]] = []
     for s in summaries:
         ct = s.cross
         if ct is None or len(ct.adapters) < 2 or len(ct.tasks) < 2:
             continue
         stem = f"{s.budget_s:g}s"
-        cd = crossplots.cd_diagram(ct, folder / f"cd-{stem}.png")
-        wr = crossplots.winrate_matrix(ct, folder / f"winrate-{stem}.png")
+        todo.append((s, ct, folder / f"cd-{stem}.png", folder / f"winrate-{stem}.png"))
+    files = [p for _, _, cd, wr in todo for p in (cd, wr)]
+    redraw = key is None or not _up_to_date(folder, key, files)
+    for s, ct, cd, wr in todo:
+        if redraw:
+            crossplots.cd_diagram(ct, cd)
+            crossplots.winrate_matrix(ct, wr)
         s.plots = [
             Plot("cd", cd, f"Critical-difference diagram at {s.budget_s:g} s: average rank over tasks."),
             Plot("winrate", wr, f"Win rate of each adapter against each other at {s.budget_s:g} s."),
@@ -132,6 +143,8 @@ def render_summary_plots(summaries: list[BudgetSummary], folder: Path) -> list[P
     for old in folder.glob("*.png"):
         if old.name not in keep:
             old.unlink(missing_ok=True)
+    if redraw and key is not None and todo:
+        _write_text(folder / KEY_FILE, key + "\n")
     return out
 
 
@@ -152,30 +165,40 @@ def write_reports(store: Store, out: Path, force: bool = False, impute: str = DE
     summary.md and index.html.
     """
     t0 = time.perf_counter()
-    runs = store.runs(with_trials=True)
+    with phase("reports.read"):
+        runs = store.runs(with_trials=True)
     out.mkdir(parents=True, exist_ok=True)
-    write_runs_csv(runs, out / "runs.csv")
+    with phase("reports.csv"):
+        write_runs_csv(runs, out / "runs.csv")
     paths: list[Path] = []
     analyses: list[TaskAnalysis] = []
     rendered = 0
+    keys = hashlib.sha256(impute.encode())  # what the summary's plots are drawn from: every task's key
     for task in store.tasks():
         task_runs = [r for r in runs if r.task == task]
         d = out / task_dir_name(task)
         d.mkdir(parents=True, exist_ok=True)
         key = task_key(task_runs)
-        if not force and _up_to_date(d, key):
+        keys.update(key.encode())
+        if not force and _up_to_date(d, key, [d / "leaderboard.md", d / "report.html"]):
             analyses.append(analyse(task, task_runs, deep=False))
             paths.append(d / "leaderboard.md")
             continue
-        a = analyse(task, task_runs)
-        render_plots(a, d / PLOTS_DIR)
-        paths.append(_write_text(d / "leaderboard.md", task_markdown(task, task_runs, a, d)))
-        _write_text(d / "report.html", task_page(a))
+        with phase("reports.analyse"):
+            a = analyse(task, task_runs)
+        with phase("reports.plots"):
+            render_plots(a, d / PLOTS_DIR)
+        with phase("reports.markdown"):
+            paths.append(_write_text(d / "leaderboard.md", task_markdown(task, task_runs, a, d)))
+        with phase("reports.html"):
+            _write_text(d / "report.html", task_page(a))
         _write_text(d / KEY_FILE, key + "\n")
         analyses.append(a)
         rendered += 1
-    summaries = summarise([b for a in analyses for b in a.boards], impute)
-    render_summary_plots(summaries, out / SUMMARY_PLOTS_DIR)
+    with phase("reports.summary"):
+        summaries = summarise([b for a in analyses for b in a.boards], impute)
+    with phase("reports.plots"):
+        render_summary_plots(summaries, out / SUMMARY_PLOTS_DIR, None if force else keys.hexdigest())
     links = {a.task: f"{task_dir_name(a.task)}/leaderboard.md" for a in analyses}
     leaks = "\n".join(leakage.summary_lines(runs))  # runs whose test beats their valid by more than noise
     paths.append(_write_text(out / "summary.md", summary_markdown(summaries, links, out) + leaks))

@@ -62,6 +62,17 @@ def test_same_job_key_replaces_the_run_and_its_trials(tmp_path: Path) -> None:
         assert len(runs) == 1 and len(runs[0].trials) == 1
 
 
+def test_a_run_is_one_transaction_with_its_trials(tmp_path: Path) -> None:
+    with Store(tmp_path / "h.db") as s:
+        s.add_run(record("a", 3))
+        bad = record("a", 2)
+        bad.trials[1]["fit_s"] = [0.1]  # no SQLite type: fails after the run row and the first trial
+        with pytest.raises(HarnessError):
+            s.add_run(bad)
+        [kept] = s.runs(with_trials=True)
+        assert len(kept.trials) == 3, "the old run and its trials stay whole, the new one is not there"
+
+
 WRITER = """
 import sys
 from harness.store import Store

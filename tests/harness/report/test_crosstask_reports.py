@@ -120,3 +120,25 @@ def test_files_cli_and_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     with pytest.raises(HarnessError, match="--impute must be default, worst or drop"):
         RunConfig(tasks=("wine",), budgets=(10.0,), impute="mean")
     assert RunConfig(tasks=("wine",), budgets=(10.0,)).impute == "default"
+
+
+def test_summary_plots_are_drawn_again_only_when_a_task_changed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    plots = [out / "summary-plots" / name for name in ("cd-10s.png", "winrate-10s.png")]
+    with Store(out / "harness.db") as s:
+        for r in steady_runs(tasks=3):
+            s.add_run(r)
+        write_reports(s, out)
+        drawn = [p.stat().st_mtime_ns for p in plots]
+        write_reports(s, out)
+        assert [p.stat().st_mtime_ns for p in plots] == drawn  # nothing changed: kept as drawn
+        s.add_run(run_record("t0", "default", 2, 0.71))
+        write_reports(s, out)
+        changed = [p.stat().st_mtime_ns for p in plots]
+        assert all(new > old for new, old in zip(changed, drawn, strict=True))
+        write_reports(s, out, impute="worst")  # another policy scores the same runs otherwise
+        assert all(new > old for new, old in zip([p.stat().st_mtime_ns for p in plots], changed, strict=True))
+        plots[0].unlink()  # a missing file is drawn again
+        write_reports(s, out, impute="worst")
+    assert plots[0].exists()
+    assert "](summary-plots/cd-10s.png)" in (out / "summary.md").read_text()
