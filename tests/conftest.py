@@ -98,13 +98,25 @@ def harness_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "harness", *args]
 
 
+def is_sandbox(p: psutil.Process) -> bool:
+    """Whether ``p`` is a run's child: spawned (``python -m harness.execution.child RUN_DIR``) or forked
+    by the fork server, whose command line it keeps; then its working directory is its run directory."""
+    from harness.execution.forkserver import SERVER_MODULE
+
+    cmd = p.cmdline()
+    if "harness.execution.child" in cmd:
+        return True
+    return SERVER_MODULE in cmd and os.path.exists(os.path.join(p.cwd(), "job.json"))
+
+
 def sandboxes_of(drivers: set[int]) -> list[psutil.Process]:
-    """Live sandbox children started by the given driver processes (found by their environment)."""
+    """Live sandbox children started by the given driver processes (found by their environment, which
+    a forked child has from the fork server: the driver's)."""
     needles = {f"HARNESS_PARENT_PID={pid}".encode() for pid in drivers}
     found = []
-    for p in psutil.process_iter(["cmdline"]):
+    for p in psutil.process_iter():
         try:
-            if "harness.execution.child" not in " ".join(p.info["cmdline"] or []):
+            if not is_sandbox(p):
                 continue
             with open(f"/proc/{p.pid}/environ", "rb") as fh:
                 env = set(fh.read().split(b"\0"))

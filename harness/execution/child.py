@@ -1,4 +1,5 @@
-"""The sandboxed child: ``python -m harness.execution.child RUN_DIR``.
+"""The sandboxed child: ``python -m harness.execution.child RUN_DIR``, or :func:`run` in a child the fork
+server forked (:mod:`harness.execution.forkserver`, which has imported numpy and pandas already).
 
 It reads its job, pins itself to the job's cores, loads the data the parent wrote (train and
 valid with labels, test features without labels), starts the adapter (not charged), fits it

@@ -7,10 +7,11 @@
    parquet/npy bytes once from the cluster (a dataset the driver published) and writes them there;
 3. leases ``cores`` core ids on this machine: a lock file per core (``flock``), so workers sharing a
    machine never pin two jobs to the same core, and a dead worker's leases vanish with it;
-4. runs the job with :func:`harness.execution.sandbox.run_in_sandbox` (its own child process: hard deadline,
-   memory watch, tree kill). The sandbox dies with its worker (the child watches its parent), and
-   when Dask cancels the task (its driver went away) the task kills the sandbox's child, after
-   which the sandbox kills what is left of the tree: a killed driver's jobs stop on the cluster;
+4. runs the job with :func:`harness.execution.sandbox.run_in_sandbox` (its own child process, forked
+   by the worker's fork server: hard deadline, memory watch, tree kill). The sandbox dies with its
+   worker (the child watches its parent, the fork server its worker), and when Dask cancels the
+   task (its driver went away) the task kills the sandbox's child, after which the sandbox kills
+   what is left of the tree: a killed driver's jobs stop on the cluster;
 5. returns plain data (JSON-able values and ``.npy`` bytes, never pickled objects) to the driver,
    which scores and stores.
 """
@@ -138,8 +139,8 @@ def run_remote(job: dict[str, Any], data_name: str, job_key: str, prior_deaths: 
 
 def _run_sandbox(job: dict[str, Any], cancelled: Callable[[], bool], info: dict[str, Any]) -> dict[str, Any]:
     """Run the job in its sandbox from this thread; kill the sandbox if the task is cancelled."""
-    from harness.execution import protocol
-    from harness.execution.sandbox import run_in_sandbox
+    from harness.execution import forkserver, protocol
+    from harness.execution.sandbox import child_env, run_in_sandbox
 
     run_dir = Path(tempfile.mkdtemp(prefix="harness-job-", dir=_mkdir(cache_root() / "runs")))
     log_path = run_dir / "job.log"
@@ -151,8 +152,11 @@ def _run_sandbox(job: dict[str, Any], cancelled: Callable[[], bool], info: dict[
     try:
         watch.start()
         info["start"] = time.time()
-        res = run_in_sandbox(protocol.job_from_dict(job), log_path)
+        # the worker's own fork server, started by its first job, forks every job's child
+        server = forkserver.shared(child_env(1, None))
+        res = run_in_sandbox(protocol.job_from_dict(job), log_path, server)
         info["end"] = time.time()
+        info["forked"] = res.forked
         done.set()
         watch.join()
         if stopped:
@@ -188,7 +192,7 @@ def _children() -> list[Any]:
     import psutil
 
     try:
-        return psutil.Process().children()
+        return psutil.Process().children(recursive=True)  # a forked child is the fork server's
     except psutil.Error:
         return []
 

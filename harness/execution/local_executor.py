@@ -14,7 +14,9 @@ command on the same machine cannot pin a job to them.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import itertools
 import logging
 import queue
@@ -28,8 +30,9 @@ from typing import Generic, TypeVar, cast
 from harness.errors import HarnessError
 from harness.execution.base import ExecJob, Executor, Outcome, StartCallback
 from harness.execution.cores import Cancelled, allowed_cores, leased_cores
+from harness.execution.forkserver import ForkServer, serving
 from harness.execution.protocol import SandboxResult
-from harness.execution.sandbox import abort_all, aborted, reset_abort, run_in_sandbox
+from harness.execution.sandbox import abort_all, aborted, child_env, reset_abort, run_in_sandbox
 
 log = logging.getLogger(__name__)
 
@@ -172,32 +175,47 @@ class LocalExecutor(Executor):
         self, jobs: Sequence[ExecJob], on_start: StartCallback | None = None
     ) -> Generator[tuple[ExecJob, Outcome], None, None]:
         reset_abort()
+        # One fork server for the whole run, when a slot will run more than one job: then each child
+        # after the first few is forked with numpy, pandas and sklearn imported. With one job per
+        # slot it would only compete with the children for the cores. Bubblewrap starts isolated jobs.
+        wanted = sum(not ej.sandbox.isolate for ej in jobs) > self.packer.parallel
+        with serving(child_env(1, None)) if wanted else contextlib.nullcontext() as server:
+            yield from self.packer.run(
+                jobs, functools.partial(self._one, server, on_start), cost=expected_seconds, cores_of=_cores
+            )
 
-        def one(ej: ExecJob, core_ids: tuple[int, ...]) -> tuple[ExecJob, Outcome]:
-            if on_start:
-                on_start(ej.job)
-            asked = time.time()
-            try:
-                # the packer keeps this command's jobs apart; the leases keep other commands off their cores
-                with leased_cores(
-                    len(core_ids), aborted, prefer=core_ids, wait_s=self.wait_for_cores_s
-                ) as ids:
-                    start = time.time()
-                    res = run_in_sandbox(dataclasses.replace(ej.sandbox, core_ids=ids), ej.log_path)
-            except Cancelled:  # interrupted while waiting: not stored, it runs again on resume
-                ids, start = core_ids, time.time()
-                res = SandboxResult("aborted", reason="the harness was interrupted")
-            where = {
-                "executor": "local",
-                "host": socket.gethostname(),
-                "core_ids": list(ids),
-                "waited_for_cores_s": round(start - asked, 2),
-                "start": start,
-                "end": time.time(),
-            }
-            return ej, Outcome(res, where)
+    def _one(
+        self,
+        server: ForkServer | None,
+        on_start: StartCallback | None,
+        ej: ExecJob,
+        core_ids: tuple[int, ...],
+    ) -> tuple[ExecJob, Outcome]:
+        if on_start:
+            on_start(ej.job)
+        asked = time.time()
+        try:
+            # the packer keeps this command's jobs apart; the leases keep other commands off their cores
+            with leased_cores(len(core_ids), aborted, prefer=core_ids, wait_s=self.wait_for_cores_s) as ids:
+                start = time.time()
+                res = run_in_sandbox(dataclasses.replace(ej.sandbox, core_ids=ids), ej.log_path, server)
+        except Cancelled:  # interrupted while waiting: not stored, it runs again on resume
+            ids, start = core_ids, time.time()
+            res = SandboxResult("aborted", reason="the harness was interrupted")
+        where = {
+            "executor": "local",
+            "host": socket.gethostname(),
+            "core_ids": list(ids),
+            "waited_for_cores_s": round(start - asked, 2),
+            "forked": res.forked,
+            "start": start,
+            "end": time.time(),
+        }
+        return ej, Outcome(res, where)
 
-        yield from self.packer.run(jobs, one, cost=expected_seconds, cores_of=lambda ej: ej.job.cores)
+
+def _cores(ej: ExecJob) -> int:
+    return ej.job.cores
 
 
 def expected_seconds(ej: ExecJob) -> float:

@@ -55,6 +55,14 @@ DATA_FILES = (
 
 PARENT_PID_VAR = "HARNESS_PARENT_PID"  # the child watches this pid and dies with it
 CPU_COUNTER_VAR = "HARNESS_CPU_COUNTER"  # the counter file of the run's cgroup, when it has one
+THREAD_VARS = (  # each set to the run's cores: the thread pools of BLAS, OpenMP and friends
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "BLIS_NUM_THREADS",
+)
 
 # --- events, in the order a run emits them ----------------------------------------------------
 STARTED = "started"  # the child is up (pid)
@@ -103,6 +111,7 @@ class SandboxResult:
     versions: dict[str, str] = field(default_factory=dict)
     trials: list[dict[str, Any]] = field(default_factory=list)
     killed: int = 0
+    forked: bool = False  # the child was forked by a fork server (else spawned)
 
 
 # --- the task ---------------------------------------------------------------------------------
@@ -327,6 +336,7 @@ def result_from_payload(p: dict[str, Any]) -> SandboxResult:
     res.versions = res.versions or {}
     res.trials = res.trials or []
     res.killed = int(res.killed or 0)
+    res.forked = bool(res.forked)
     for name in _ARRAYS:
         blob = p.get(name)
         if blob is not None:

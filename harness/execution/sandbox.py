@@ -1,5 +1,8 @@
 """Run one adapter in a fresh child process under a hard deadline and a memory limit.
 
+The child is forked by a fork server when the executor runs one (:mod:`harness.execution.forkserver`)
+or spawned (:mod:`harness.execution.launch`); everything below is the same for both.
+
 The parent watches three phases: start-up (imports, an engine launch; its own
 generous limit, not charged), fit (hard deadline ``B + max(5 s, 0.1 B)`` after
 fit starts), and predict (a limit of its own). Past a limit, or past the memory
@@ -17,28 +20,20 @@ import math
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import threading
 import time
 import uuid
 from pathlib import Path
 
-from harness.execution import cgroup, cpu_use, energy, isolate, protocol
+from harness.execution import cgroup, cpu_use, energy, isolate, launch, protocol
+from harness.execution.forkserver import ForkServer
 from harness.execution.proctree import MARKER_VAR, TreeWatcher, alive, kill_tree, wait_gone
-from harness.execution.protocol import SandboxJob, SandboxResult
+from harness.execution.protocol import THREAD_VARS, SandboxJob, SandboxResult
 from harness.sweep import owned_tempdir
 
 log = logging.getLogger(__name__)
 
-THREAD_VARS = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "BLIS_NUM_THREADS",
-)
 POLL_S = 0.1
 MARKED_EVERY_S = 2.0  # a scan of every process's environment: cheap, but not every 0.25 s
 MAX_LOG_BYTES = 50 * 2**20  # a child's log is cut here; a runaway writer is killed
@@ -83,11 +78,14 @@ def _significant(x: float, digits: int) -> str:
     return f"{x:.{max(0, digits - 1 - math.floor(math.log10(x)))}f}"
 
 
-def child_env(cores: int, marker: str) -> dict[str, str]:
+def child_env(cores: int, marker: str | None) -> dict[str, str]:
+    """A run's environment (``marker``: the run's, found on every process of its tree), or without a
+    marker the environment of the fork server that forks the runs' children."""
     env = dict(os.environ)
     for var in THREAD_VARS:
         env[var] = str(cores)
-    env[MARKER_VAR] = marker
+    if marker is not None:
+        env[MARKER_VAR] = marker
     env[protocol.PARENT_PID_VAR] = str(os.getpid())  # the child dies with us, even if we die before it looks
     env["PYTHONUNBUFFERED"] = "1"
     env.setdefault("KERAS_BACKEND", "torch")
@@ -100,16 +98,19 @@ def child_env(cores: int, marker: str) -> dict[str, str]:
     return env
 
 
-def run_in_sandbox(job: SandboxJob, log_path: Path) -> SandboxResult:
-    """Run ``job`` in a child process; its stdout and stderr go to ``log_path``."""
+def run_in_sandbox(job: SandboxJob, log_path: Path, server: ForkServer | None = None) -> SandboxResult:
+    """Run ``job`` in a child process; its stdout and stderr go to ``log_path``.
+
+    ``server``: fork the child from this fork server (:mod:`harness.execution.forkserver`) rather
+    than spawn it, unless the job is isolated or the server cannot."""
     run_dir = owned_tempdir("harness-run-")  # swept by a later command if we die with kill -9
     try:
-        return _run(job, run_dir, log_path)
+        return _run(job, run_dir, log_path, server)
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
-def _run(job: SandboxJob, run_dir: Path, log_path: Path) -> SandboxResult:
+def _run(job: SandboxJob, run_dir: Path, log_path: Path, server: ForkServer | None) -> SandboxResult:
     protocol.write_job(run_dir, job)
     marker = uuid.uuid4().hex
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -120,8 +121,10 @@ def _run(job: SandboxJob, run_dir: Path, log_path: Path) -> SandboxResult:
         env[protocol.CPU_COUNTER_VAR] = str(cg.counter)
     if job.isolate:
         cmd, env = isolate.wrap(cmd, env, run_dir, Path(job.data_dir), job.hide)
+        server = None  # bubblewrap must start the child
     try:
-        return _watch(job, run_dir, log_path, cmd, env, marker, cg)
+        child = launch.start(cmd, env, run_dir, log_path, server)
+        return _watch(job, run_dir, log_path, child, marker, cg)
     finally:
         if cg is not None:
             cg.remove()
@@ -131,40 +134,25 @@ def _watch(
     job: SandboxJob,
     run_dir: Path,
     log_path: Path,
-    cmd: list[str],
-    env: dict[str, str],
+    child: launch.ChildProcess,
     marker: str,
     cg: cgroup.RunCgroup | None,
 ) -> SandboxResult:
     limit_rss = int(job.memory_gb * 2**30)
     predict_limit = job.predict_limit_s or max(120.0, job.budget_s)
-    with open(log_path, "wb") as logf:
-        proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=logf,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=str(run_dir),
-            start_new_session=True,
-        )
-    watcher = TreeWatcher(proc.pid, marker)
-    # The child is still starting Python when Popen returns, so it forks nothing before this; a
-    # bubblewrap wrapper may have, hence its members too (and again when fit starts).
-    if cg is not None and not (cg.adopt([proc.pid]) and cg.adopt(p.pid for p in watcher.members())):
+    watcher = TreeWatcher(child.pid, marker)
+    # The child is still starting (importing, reading its data) when it gets here, so it forks nothing
+    # before this; a bubblewrap wrapper may have, hence its members too (and again when fit starts).
+    if cg is not None and not (cg.adopt([child.pid]) and cg.adopt(p.pid for p in watcher.members())):
         cg = None
     meter = cpu_use.FitMeter(watcher.tree_cpu, cg, energy.open_meter(), child_is_root=not job.isolate)
     events = protocol.EventReader(run_dir)
     started = time.time()
     kill_status: str | None = None
     kill_reason = ""
-    rusage_cpu = 0.0
     last_sample = last_marked = 0.0
     while True:
-        pid, wstatus, rusage = os.wait4(proc.pid, os.WNOHANG)
-        if pid == proc.pid:
-            proc.returncode = os.waitstatus_to_exitcode(wstatus)
-            rusage_cpu = rusage.ru_utime + rusage.ru_stime
+        if child.exited():
             break
         now = time.time()
         events.poll()
@@ -195,19 +183,21 @@ def _watch(
         meter.end(None)  # cut during fit: the counters as they are now
         log.info("killing %s: %s", job.adapter, kill_reason)
         killed = kill_tree(watcher)
-        _reap(proc)
+        if not child.reap():
+            log.warning("child %d did not exit after SIGKILL", child.pid)
     else:
         events.poll()  # the child exited: its rusage counts it and what it reaped, exactly
-        _follow_fit(events, watcher, meter, cg, exit_cpu=rusage_cpu)
+        _follow_fit(events, watcher, meter, cg, exit_cpu=child.cpu_s)
         wait_gone(watcher, timeout=1.0)
         leftovers = [p for p in watcher.all_processes() if alive(p)]  # zombies are not ours to kill
         if leftovers:
             log.info("%s left %d processes behind; killing them", job.adapter, len(leftovers))
             killed = kill_tree(watcher, grace_s=1.0)
     events.poll()
-    res = _collect(run_dir, events, kill_status, kill_reason, proc.returncode, log_path)
+    res = _collect(run_dir, events, kill_status, kill_reason, child.returncode, log_path)
     res.killed = killed
-    res.cpu_s = max(rusage_cpu, watcher.cpu_seconds())
+    res.forked = child.forked
+    res.cpu_s = max(child.cpu_s, watcher.cpu_seconds())
     res.peak_mem_mb = watcher.peak_rss / 2**20
     fit = meter.result(job.cores, res.fit_s)
     res.fit_cpu_s, res.cpu_use, res.cpu_method, res.energy_j = fit.astuple()
@@ -253,17 +243,6 @@ def _check_deadlines(
     if protocol.PREDICT_END not in events.seen and now - events.seen[protocol.FIT_END]["t"] > predict_limit:
         return "timeout", f"predict took longer than its limit of {predict_limit:g} s"
     return None, ""
-
-
-def _reap(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except OSError:
-        pass
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        log.warning("child %d did not exit after SIGKILL", proc.pid)
 
 
 def _collect(

@@ -468,3 +468,30 @@ ENTRY_POINTS["t-spin1"] = "SpinOneThread"
 ENTRY_POINTS["t-spin2"] = "SpinTwoProcesses"
 ENTRY_POINTS["t-spinchild"] = "SpinChildThenSleep"
 ENTRY_POINTS["t-spinorphan"] = "SpinOrphanThenSleep"
+
+
+class ThreadProbe(_Majority):
+    """Reports what its process was given: thread-count variables, cores, thread pools, session."""
+
+    def fit(self, data: FitData, ctx: FitContext, log: TrialLogger) -> None:
+        from threadpoolctl import threadpool_info
+
+        super().fit(data, ctx, log)
+        code = "import os; print(os.environ.get('OMP_NUM_THREADS'), os.environ.get('HARNESS_SANDBOX_ID'))"
+        started = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        self.seen = {
+            "env": {
+                v: os.environ.get(v) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+            },
+            "affinity": sorted(os.sched_getaffinity(0)),
+            "pools": sorted({(i["internal_api"], i["num_threads"]) for i in threadpool_info()}),
+            "session_leader": os.getsid(0) == os.getpid(),
+            "cwd": os.getcwd(),
+            "started_sees": started.stdout.split(),  # what a process the adapter starts is given
+        }
+
+    def best_config(self) -> dict:
+        return self.seen
+
+
+ENTRY_POINTS["t-threads"] = "ThreadProbe"

@@ -284,7 +284,7 @@ def test_ctrl_c_stops_runs_keeps_the_store_and_leaves_nothing(plugin_path: Path,
         preexec_fn=sigint_as_in_a_terminal,
     )
     for _ in range(300):
-        if [p for p in sandboxes_of({driver.pid}) if "t-sleep" in open(p.cmdline()[-1] + "/job.json").read()]:
+        if [p for p in sandboxes_of({driver.pid}) if "t-sleep" in open(p.cwd() + "/job.json").read()]:
             break
         time.sleep(0.1)
     time.sleep(1)

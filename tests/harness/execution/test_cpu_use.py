@@ -13,6 +13,7 @@ import pytest
 
 from harness.execution import cgroup, cpu_use, sandbox
 from harness.execution.cpu_use import FitMeter, TreeCpu
+from harness.execution.forkserver import ForkServer
 from harness.execution.protocol import SandboxResult, write_data
 from harness.execution.sandbox import run_in_sandbox
 from tests.harness.execution.test_sandbox import job
@@ -42,9 +43,12 @@ def method(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> I
     yield request.param
 
 
-def run(toy_dir: Path, tmp_path: Path, adapter: str, budget: float, cores: int = 2) -> SandboxResult:
+def run(
+    server: ForkServer | None, toy_dir: Path, tmp_path: Path, adapter: str, budget: float, cores: int = 2
+) -> SandboxResult:
+    """Run ``adapter``, its child forked by ``server`` as the executors start it."""
     j = dataclasses.replace(job(toy_dir, adapter, budget=budget), cores=cores)
-    res = run_in_sandbox(j, tmp_path / "run.log")
+    res = run_in_sandbox(j, tmp_path / "run.log", server)
     assert res.status == "ok", res.reason
     return res
 
@@ -63,9 +67,9 @@ class TestBusyLoops:
     other work they get less, and the harness must then read what they got (their own count)."""
 
     def test_one_busy_thread_on_two_cores_reads_half(
-        self, toy_dir: Path, tmp_path: Path, method: str
+        self, toy_dir: Path, tmp_path: Path, method: str, fork_server: ForkServer | None
     ) -> None:
-        res = run(toy_dir, tmp_path, "t-spin1", budget=2.5)
+        res = run(fork_server, toy_dir, tmp_path, "t-spin1", budget=2.5)
         assert res.cpu_method == method
         spun = near_own_count(res)
         assert res.cpu_use is not None and res.fit_s is not None
@@ -76,9 +80,9 @@ class TestBusyLoops:
         assert res.energy_j is None or res.energy_j > 0  # recorded only where a RAPL meter exists
 
     def test_two_busy_processes_on_two_cores_read_one(
-        self, toy_dir: Path, tmp_path: Path, method: str
+        self, toy_dir: Path, tmp_path: Path, method: str, fork_server: ForkServer | None
     ) -> None:
-        res = run(toy_dir, tmp_path, "t-spin2", budget=2.5)
+        res = run(fork_server, toy_dir, tmp_path, "t-spin2", budget=2.5)
         assert res.cpu_method == method
         spun = near_own_count(res, extra_s=0.3)  # the child's Python start-up is not in its spin
         assert res.cpu_use is not None and res.fit_s is not None
@@ -87,16 +91,16 @@ class TestBusyLoops:
             assert 0.8 < res.cpu_use < 1.15, res.cpu_use
 
     def test_a_child_that_exited_during_fit_is_counted(
-        self, toy_dir: Path, tmp_path: Path, method: str
+        self, toy_dir: Path, tmp_path: Path, method: str, fork_server: ForkServer | None
     ) -> None:
-        res = run(toy_dir, tmp_path, "t-spinchild", budget=2.5)
+        res = run(fork_server, toy_dir, tmp_path, "t-spinchild", budget=2.5)
         spun = near_own_count(res)  # the child spun up to 1.5 s and was reaped; the adapter slept
         assert spun > 0.3
 
     def test_a_daemon_that_exited_during_fit_is_counted(
-        self, toy_dir: Path, tmp_path: Path, method: str
+        self, toy_dir: Path, tmp_path: Path, method: str, fork_server: ForkServer | None
     ) -> None:
-        res = run(toy_dir, tmp_path, "t-spinorphan", budget=3.0)
+        res = run(fork_server, toy_dir, tmp_path, "t-spinorphan", budget=3.0)
         spun = float(res.best_config["spun_cpu_s"])  # its own count, written as it exited
         assert spun > 0.3 and res.fit_cpu_s is not None
         # init reaped it; sampled, what it used after its last sample (0.25 s apart) is lost
@@ -105,9 +109,11 @@ class TestBusyLoops:
 
 
 @pytest.mark.usefixtures("plugin_path", "no_leaks")
-def test_idle_fit_reads_near_zero_and_start_up_is_not_counted(toy_dir: Path, tmp_path: Path) -> None:
+def test_idle_fit_reads_near_zero_and_start_up_is_not_counted(
+    toy_dir: Path, tmp_path: Path, fork_server: ForkServer | None
+) -> None:
     # t-busy sleeps through its budget: start-up (imports) used CPU, fit almost none
-    res = run(toy_dir, tmp_path, "t-busy", budget=1.0, cores=1)
+    res = run(fork_server, toy_dir, tmp_path, "t-busy", budget=1.0, cores=1)
     assert res.cpu_use is not None and res.cpu_use < 0.2, res.cpu_use
     assert res.cpu_s is not None and res.fit_cpu_s is not None and res.cpu_s > res.fit_cpu_s
 

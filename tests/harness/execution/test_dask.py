@@ -27,9 +27,10 @@ from harness.cli import main
 from harness.execution import protocol
 from harness.execution.cores import Cancelled, leased_cores
 from harness.execution.dask_worker import ensure_data
+from harness.execution.forkserver import SERVER_MODULE
 from harness.execution.local_executor import allowed_cores
 from tests import ROOT
-from tests.conftest import descendants, install_plugin
+from tests.conftest import descendants, install_plugin, is_sandbox
 
 T = TypeVar("T")
 
@@ -69,7 +70,7 @@ class Cluster:
         return self.procs[1:]
 
     def sandboxes(self) -> list[psutil.Process]:
-        """The jobs' sandbox children (``python -m harness.execution.child``) under the worker processes."""
+        """The jobs' sandbox children under the worker processes (forked by a worker's fork server)."""
         found = []
         for w in self.workers():
             try:
@@ -78,14 +79,21 @@ class Cluster:
                 continue
             for p in kids:
                 try:
-                    if "harness.execution.child" in p.cmdline() and alive(p):
+                    if is_sandbox(p) and alive(p):
                         found.append(p)
                 except psutil.Error:
                     continue
         return found
 
+    def worker_of(self, sandbox: psutil.Process) -> psutil.Process:
+        """The worker process running ``sandbox`` (whose parent is the worker's fork server, or the worker)."""
+        parent = sandbox.parent()
+        assert parent is not None
+        grandparent = parent.parent()
+        return grandparent if SERVER_MODULE in parent.cmdline() and grandparent else parent
+
     def job_of(self, sandbox: psutil.Process) -> dict[str, Any]:
-        return protocol.job_to_dict(protocol.read_job(Path(sandbox.cmdline()[-1])))
+        return protocol.job_to_dict(protocol.read_job(Path(sandbox.cwd())))  # the run directory
 
     def wait_workers(self, n: int, timeout: float = 60) -> None:
         from distributed import Client
@@ -183,7 +191,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 def fitting(sandbox: psutil.Process) -> bool:
     try:
-        events = protocol.EventReader(Path(sandbox.cmdline()[-1]))
+        events = protocol.EventReader(Path(sandbox.cwd()))  # the run directory
         events.poll()
         return protocol.FIT_START in events.seen
     except (OSError, psutil.Error):
@@ -234,7 +242,7 @@ def test_suite_completes_when_a_worker_is_killed_mid_job(cluster: Cluster, tmp_p
         )
         victim_job = cluster.job_of(sandbox)
         wait_for(lambda: fitting(sandbox), 20, "the job to start fitting")
-        sandbox.parent().kill()  # SIGKILL the worker process mid-fit; its nanny starts a new one
+        cluster.worker_of(sandbox).kill()  # SIGKILL the worker process mid-fit; its nanny starts a new one
         _, err = driver.communicate(timeout=120)
         assert driver.returncode == 0, err.decode()[-2000:]
     finally:
@@ -269,7 +277,7 @@ def test_a_job_whose_workers_die_twice_is_recorded_failed(cluster: Cluster, tmp_
                 lambda: next((p for p in cluster.sandboxes() if p.pid not in killed), None), 60, "the job"
             )
             killed.append(sandbox.pid)
-            sandbox.parent().kill()
+            cluster.worker_of(sandbox).kill()
         _, err = driver.communicate(timeout=90)
         assert driver.returncode == 0, err.decode()[-2000:]
     finally:
