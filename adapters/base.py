@@ -141,6 +141,11 @@ class Trial:
 TrialLogger = Callable[[Trial], None]
 
 
+# a ``best_config`` key: true when the search ended because nothing was left to try (``default``'s one
+# configuration, a finished grid), not because the budget ended; the leaderboard marks such runs
+SEARCH_EXHAUSTED = "_search_exhausted"
+
+
 class AdapterUnavailable(RuntimeError):
     """Raised when an adapter cannot run here (a missing library, no Java)."""
 
@@ -198,6 +203,8 @@ class Adapter:
         return None
 
     def best_config(self) -> dict[str, Any]:
+        """What the adapter chose, as JSON. An adapter that ran out of things to try before its budget
+        ended sets ``SEARCH_EXHAUSTED`` true in it, so its low fit / budget reads as by design."""
         return {}
 
     def versions(self) -> dict[str, str]:

@@ -7,7 +7,8 @@ digits, 60 s budget, 3 seeds, through the harness CLI.
 It runs ``python -m harness --task T --budget B --adapters ... --seeds S --out DIR`` per task, then
 reads ``DIR/runs.csv`` (run level) and the trials in ``DIR/harness.db`` and writes
 ``DIR/tuners.md``: per adapter the mean test score, the number of trials, and how the budget was
-used (fit seconds over budget, the share of the budget spent inside trials, runs killed).
+used (fit seconds over budget, the share of the budget spent inside trials, runs killed, runs whose
+search was exhausted); then per family the fit / budget against the goals of ``GOALS``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ sys.path.insert(0, str(ROOT))  # harness.store, also without an installed copy
 log = logging.getLogger("benchmarks.tuners")
 
 STRATEGIES = ("default", "manual", "grid", "random", "halving", "optuna", "hyperopt", "skopt")
+# fit / budget: the median per family at least, no run whose search was not exhausted below, none above
+GOAL_MEDIAN, GOAL_LOWEST, GOAL_WORST = 0.97, 0.90, 1.02
+GOALS = (
+    f"median fit / budget >= {GOAL_MEDIAN}, no run below {GOAL_LOWEST} unless its search was exhausted, "
+    f"worst <= {GOAL_WORST}, none killed"
+)
 FAMILIES = ("gbm", "mlp")
 TASKS = ("breast_cancer", "titanic", "digits")
 
@@ -80,6 +87,7 @@ def run_harness(task: str, adapters: list[str], args: argparse.Namespace) -> Non
 
 def trial_stats(db: Path) -> pd.DataFrame:
     """Per run: trials ok/failed/pruned, seconds spent inside trials, elapsed at the last trial."""
+    from adapters.base import SEARCH_EXHAUSTED
     from harness.store import Store
     from tasks.metrics import METRICS
 
@@ -101,6 +109,7 @@ def trial_stats(db: Path) -> pd.DataFrame:
                     "trials_pruned": sum(t["status"] == "pruned" for t in trials),
                     "trial_s": sum(t["fit_s"] or 0.0 for t in trials),
                     "last_trial_s": max((t["elapsed_s"] or 0.0 for t in trials), default=0.0),
+                    "exhausted": bool(run.best_config.get(SEARCH_EXHAUSTED, False)),
                     **anytime,
                 }
             )
@@ -143,6 +152,7 @@ def summarise(out: Path, budget: float) -> str:
             valid_50=("valid@50%", "mean"),
             valid_100=("valid@100%", "mean"),
             in_trials=("in_trials", "mean"),
+            exhausted=("exhausted", "sum"),
         )
         .reset_index()
         .sort_values(["task", "test"], ascending=[True, False])
@@ -154,10 +164,42 @@ def summarise(out: Path, budget: float) -> str:
         "inside trials; `killed` runs hit the hard deadline; `valid_25/50/100`: the best valid score found "
         "within 25 %, 50 % and 100 % of the budget (mean over seeds).\n\n"
         + tabulate(table, headers="keys", tablefmt="github", showindex=False, floatfmt=".3f")
-        + "\n"
+        + "\n\n"
+        + family_table(df)
     )
     (out / "tuners.md").write_text(text, encoding="utf-8")
     return text
+
+
+def family_table(df: pd.DataFrame) -> str:
+    """fit / budget per model family against ``GOALS``; ``exhausted`` runs (the strategy had nothing more
+    to try: ``default``, a finished hand-picked list or grid) may end early by design."""
+    rows = []
+    for family, runs in df.groupby(df["adapter"].str.split(":").str[-1]):
+        searching = runs[~runs["exhausted"].fillna(False).astype(bool)]
+        lowest = searching.loc[searching["overrun"].idxmin()] if len(searching) else None
+        below = searching[searching["overrun"] < GOAL_LOWEST]
+        rows.append(
+            {
+                "family": family,
+                "runs": len(runs),
+                "exhausted": int(len(runs) - len(searching)),
+                "median": runs["overrun"].median(),
+                "median searching": searching["overrun"].median(),
+                "lowest searching": "-"
+                if lowest is None
+                else f"{lowest['overrun']:.3f} ({lowest['task']} {lowest['adapter']} s{lowest['seed']})",
+                f"searching < {GOAL_LOWEST}": len(below),
+                "worst": runs["overrun"].max(),
+                "killed": int(runs["killed"].sum()),
+            }
+        )
+    return (
+        f"Goals: {GOALS}. `median` is over every run, `median searching` over the runs whose search "
+        "was not exhausted.\n\n"
+        + tabulate(pd.DataFrame(rows), headers="keys", tablefmt="github", showindex=False, floatfmt=".3f")
+        + "\n"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -63,7 +63,7 @@ def full_proba(model: Model, proba: np.ndarray, n_classes: int) -> np.ndarray:
 class Evaluation:
     score: float
     fit_s: float  # seconds spent fitting (all folds)
-    units: float  # cost units fitted (the family's proxy), to learn seconds per unit
+    units: float  # cost units fitted (the family's proxy; less when cut at a deadline), for seconds per unit
     model: Model  # the holdout model (or the first fold's)
     curve: dict[str, list[float]] | None = None
 
@@ -135,7 +135,7 @@ class Evaluator:
                 Xtr, ytr, valid=(Xva, yva), deadline=fold_deadline, on_epoch=on_epoch if i == 0 else None
             )
             fit_s += time.monotonic() - t0
-            units += self.family.cost_units(params, len(ytr), self.task)
+            units += model.trained_share * self.family.cost_units(params, len(ytr), self.task)
             scores.append(self.score(model, Xva, yva))
             first = first or model
         assert first is not None

@@ -6,11 +6,18 @@ suggest/observe. Before each trial the loop predicts its cost from the trials so
 (seconds per cost unit of the family) and stops when the trial plus the final refit
 on train+valid would not end inside the budget (a refit that cannot fit in the time left
 anyway is not waited for: the best trial's model is kept and the search uses that time).
-For a family whose fit stops at a deadline with a usable model (the neural networks), that
-proposal still runs, cut at the deadline if need be, when at least ``CUT_TRIAL_MIN_SHARE`` of
-the budget is left for it; should it end early (a prediction from a few trials can be far too
-high), the search goes on. The time is used, and the sequence of trials stays the seeded one
-(only where it ends depends on time).
+The refit of the best configuration is predicted from that configuration's own trial (its
+seconds per unit, scaled to train+valid), which is closer than the model over all trials.
+For a family whose fit stops at a deadline with a usable model (gradient boosting, the neural
+networks), that proposal still runs, cut at the deadline if need be, when at least
+``CUT_TRIAL_MIN_SHARE`` of the budget is left for it; should it end early (a prediction from a
+few trials can be far too high), the search goes on. The time is used, and the sequence of
+trials stays the seeded one (only where it ends depends on time, and the score of a trial cut
+at the deadline). The refit's reserve is a prediction too: for those families the search goes on
+in whatever time the refit leaves, and a configuration that beats the refitted one is refitted in
+turn (or its trial model kept, as above). The outcome says whether the strategy ran out of proposals
+(``search_exhausted``: a finished grid or hand-picked list, ``default``'s one configuration)
+and why the search ended.
 """
 
 from __future__ import annotations
@@ -23,9 +30,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from adapters.base import FitContext, FitData, TaskInfo, Trial, TrialLogger
+from adapters.tuning.cost import CostModel
 from adapters.tuning.evaluate import Evaluation, Evaluator
 from adapters.tuning.families.base import EpochCallback, Family, Model
 from adapters.tuning.spaces import Space
@@ -33,13 +39,19 @@ from adapters.tuning.spaces import Space
 log = logging.getLogger(__name__)
 
 SAFETY = 1.3  # predicted seconds are multiplied by this
+# ... and a refit predicted from its own configuration's trial by this: only the load can change
+OWN_TRIAL_SAFETY = 1.15
 FIRST_TRIAL_SHARE = 0.6  # without any estimate, a trial may use this share of what is left
-CUT_TRIAL_MIN_SHARE = 0.1  # a network trial run past its prediction needs this share of the budget left
+# a trial that may be cut at the deadline runs past its prediction when this share of the budget is
+# left for it; below, the rest is too short to tell configurations apart
+CUT_TRIAL_MIN_SHARE = 0.01
 
 
 def margin_s(budget_s: float) -> float:
-    """Seconds kept free at the end of the budget (process exit, predict set-up)."""
-    return 0.3 + 0.03 * budget_s
+    """Seconds kept free at the end of the budget: what a trial cut at its deadline takes past it
+    (the boosting round or batch in flight, scoring the valid rows) and returning from ``fit``; the
+    refit ends half of it before the budget. The harness stops timing ``fit`` when it returns."""
+    return 0.25 + 0.005 * budget_s
 
 
 class TrialPruned(Exception):
@@ -69,36 +81,6 @@ class Strategy(ABC):
         return None
 
 
-class CostModel:
-    """Seconds of a fit from its cost units: ``a + b * units`` (non-negative least squares) once
-    three trials after the first are in, scaled up by the 90th percentile of how far past trials ran over it;
-    before that, the largest of the observed trials scaled as if half its time were fixed overhead
-    (a first trial also pays one-off warm-up costs)."""
-
-    def __init__(self) -> None:
-        self.seconds: list[float] = []
-        self.units: list[float] = []
-
-    def observe(self, seconds: float, units: float) -> None:
-        if units > 0:
-            self.seconds.append(seconds)
-            self.units.append(units)
-
-    def predict(self, units: float) -> float | None:
-        if not self.seconds:
-            return None
-        t, u = np.asarray(self.seconds), np.asarray(self.units)
-        if len(t) >= 4:  # the first trial pays one-off costs (first calls, caches): leave it out
-            t, u = t[1:], u[1:]
-        if len(t) < 3 or np.ptp(u) == 0:
-            return float(np.max(t * (0.5 + 0.5 * units / u)))
-        from scipy.optimize import nnls
-
-        (a, b), _ = nnls(np.column_stack([np.ones_like(u), u]), t)
-        fitted = np.maximum(a + b * u, 1e-9)
-        return float((a + b * units) * max(1.0, float(np.quantile(t / fitted, 0.9))))
-
-
 @dataclass
 class TuneOutcome:
     best_config: dict[str, Any]
@@ -107,6 +89,8 @@ class TuneOutcome:
     refitted: bool
     validation: str
     trials: list[Trial] = field(default_factory=list)
+    search_exhausted: bool = False  # the strategy had nothing more to try (not the budget ended it)
+    search_end: str = ""  # why the search ended, in words
 
 
 class TuningLoop:
@@ -129,6 +113,13 @@ class TuningLoop:
         self.margin = margin_s(ctx.budget_s)
         self.trials: list[Trial] = []
         self.best: tuple[dict[str, Any], Evaluation] | None = None
+        # the configuration refitted on train+valid, its final model and whether the refit happened
+        self.final: tuple[dict[str, Any], Model, bool] | None = None
+        # a proposal asked for but not run when the search stopped: the search after the refit starts
+        # with it, so the sequence of trials stays the seeded one
+        self.pending: dict[str, Any] | None = None
+        self.search_exhausted = False
+        self.search_end = ""
 
     def _trial_units(self, config: dict[str, Any]) -> float:
         params = {k: v for k, v in config.items() if not k.startswith("_")}
@@ -137,14 +128,26 @@ class TuningLoop:
         n = int(len(folds[0][1]) * fraction)
         return len(folds) * self.family.cost_units(params, n, self.evaluator.task)
 
-    def _refit_s(self, config: dict[str, Any]) -> float:
-        return SAFETY * (self.cost.predict(self.evaluator.refit_units(config)) or 0.0)
+    def _refit_s(self, config: dict[str, Any], ev: Evaluation | None = None) -> float:
+        """Predicted seconds of refitting ``config`` on train+valid; ``ev`` is its trial, if it ran."""
+        units = self.evaluator.refit_units(config)
+        if ev is not None and ev.units > 0:
+            return OWN_TRIAL_SAFETY * ev.fit_s / ev.units * units
+        return SAFETY * (self.cost.predict(units) or 0.0)
 
-    def _refit_reserve(self, config: dict[str, Any]) -> float:
+    def _refit_reserve(self, config: dict[str, Any], ev: Evaluation | None = None) -> float:
         """Seconds to keep free for refitting ``config``: none when that refit cannot fit in the time
         left anyway (its trial model will be kept, see ``_refit``), so the search may use them."""
-        refit = self._refit_s(config)
+        refit = self._refit_s(config, ev)
         return refit if refit <= self.ctx.remaining() - self.margin / 2 else 0.0
+
+    def _best_refit_reserve(self) -> float:
+        if self.best is None or self._best_is_final():
+            return 0.0
+        return self._refit_reserve(*self.best)
+
+    def _best_is_final(self) -> bool:
+        return self.best is not None and self.final is not None and self.final[0] is self.best[0]
 
     def _should_stop(self, config: dict[str, Any]) -> str | None:
         remaining = self.ctx.remaining()
@@ -154,7 +157,7 @@ class TuningLoop:
         if predicted is None:
             return None
         # time for refitting the best so far; should ``config`` beat it and not fit, its trial model is kept
-        refit = self._refit_reserve(self.best[0] if self.best else config)
+        refit = self._best_refit_reserve() if self.best else self._refit_reserve(config)
         if SAFETY * predicted + refit + self.margin > remaining:
             return f"the next trial (~{predicted:.1f} s) and the refit (~{refit:.1f} s) would not fit in {remaining:.1f} s"
         return None
@@ -163,7 +166,7 @@ class TuningLoop:
         if self.best is None:
             reserve = (1 - FIRST_TRIAL_SHARE) * max(self.ctx.remaining() - self.margin, 0.0)
         else:
-            reserve = self._refit_reserve(self.best[0])
+            reserve = self._best_refit_reserve()
         return self.ctx.deadline - self.margin - reserve
 
     def _run_trial(self, config: dict[str, Any]) -> Trial:
@@ -204,39 +207,72 @@ class TuningLoop:
         return trial
 
     def run(self) -> TuneOutcome:
-        while self.max_trials is None or len(self.trials) < self.max_trials:
-            config = self.strategy.ask()
-            if config is None:
-                log.info("the strategy has nothing more to try after %d trials", len(self.trials))
+        """Search, refit the best; for a family cut at deadlines, search on in the time the refit left
+        (its reserve is a prediction) and refit again if a better configuration turns up."""
+        while True:
+            self._search()
+            log.info("search ended after %d trials: %s", len(self.trials), self.search_end)
+            if self.best is None:
+                errors = Counter(t.error for t in self.trials if t.error)
+                if not errors:
+                    raise TuningFailed(f"no trial finished inside the budget of {self.ctx.budget_s:.0f} s")
+                error, n = errors.most_common(1)[0]
+                raise TuningFailed(
+                    f"every trial failed ({len(self.trials)} trials); most common error ({n}x): {error}"
+                )
+            if self._best_is_final():
                 break
+            self.final = (self.best[0], *self._refit(*self.best))
+            left = self.ctx.deadline - self.margin - time.monotonic()
+            if (
+                self.search_exhausted
+                or not self.family.stops_at_deadline
+                or left < CUT_TRIAL_MIN_SHARE * self.ctx.budget_s
+            ):
+                break
+            log.info("searching on in the %.1f s the refit left", left)
+        assert self.final is not None  # set before the loop ends
+        config, ev = self.best
+        _, model, refitted = self.final
+        return TuneOutcome(
+            config,
+            ev.score,
+            model,
+            refitted,
+            self.evaluator.scheme,
+            self.trials,
+            self.search_exhausted,
+            self.search_end,
+        )
+
+    def _search(self) -> None:
+        """Run trials until the strategy is exhausted or the budget ends; set ``search_end``."""
+        while True:
+            if self.max_trials is not None and len(self.trials) >= self.max_trials:
+                self.search_exhausted = True
+                self.search_end = f"the strategy tries {self.max_trials} configuration(s) by design"
+                return
+            config = self.pending if self.pending is not None else self.strategy.ask()
+            self.pending = None
+            if config is None:
+                self.search_exhausted = True
+                self.search_end = f"the strategy had nothing more to try after {len(self.trials)} trials"
+                return
             reason = self._should_stop(config)
             if reason:
                 left = self._trial_deadline() - time.monotonic()
-                if self.family.stops_at_deadline and left >= CUT_TRIAL_MIN_SHARE * self.ctx.budget_s:
-                    # predictions from a few trials can be far too high: it may well end early,
-                    # and then the search goes on
-                    log.info("%s: running it, cut at the deadline in %.1f s if need be", reason, left)
-                    self._run_trial(config)
-                    continue
-                log.info("stopping after %d trials: %s", len(self.trials), reason)
-                break
+                if not self.family.stops_at_deadline or left < CUT_TRIAL_MIN_SHARE * self.ctx.budget_s:
+                    self.search_end, self.pending = reason, config
+                    return
+                # predictions from a few trials can be far too high: it may well end early,
+                # and then the search goes on
+                log.info("%s: running it, cut at the deadline in %.1f s if need be", reason, left)
             self._run_trial(config)
-        if self.best is None:
-            errors = Counter(t.error for t in self.trials if t.error)
-            if not errors:
-                raise TuningFailed(f"no trial finished inside the budget of {self.ctx.budget_s:.0f} s")
-            error, n = errors.most_common(1)[0]
-            raise TuningFailed(
-                f"every trial failed ({len(self.trials)} trials); most common error ({n}x): {error}"
-            )
-        config, ev = self.best
-        model, refitted = self._refit(config, ev)
-        return TuneOutcome(config, ev.score, model, refitted, self.evaluator.scheme, self.trials)
 
     def _refit(self, config: dict[str, Any], ev: Evaluation) -> tuple[Model, bool]:
         """Refit the best configuration on train+valid if it fits in the time left, else keep its model."""
         left = self.ctx.remaining() - self.margin / 2
-        if self._refit_s(config) > left:
+        if self._refit_s(config, ev) > left:
             log.warning(
                 "no time to refit the best configuration (%.1f s left): keeping its trial model", left
             )

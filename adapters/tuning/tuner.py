@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from adapters.base import Adapter, FitContext, FitData, TaskInfo, TrialLogger
+from adapters.base import SEARCH_EXHAUSTED, Adapter, FitContext, FitData, TaskInfo, TrialLogger
 from adapters.tuning.evaluate import full_proba
 from adapters.tuning.families import FAMILY_NAMES, NN_FAMILIES, check_family, default_family, get_family
 from adapters.tuning.families.base import Family
@@ -21,8 +21,10 @@ log = logging.getLogger(__name__)
 class TunerAdapter(Adapter):
     """Subclasses set ``strategy_name`` and implement ``make_strategy`` (and ``check_space`` if needed).
 
-    ``best_config()`` holds the chosen configuration plus ``_family``, ``_validation`` and ``_space``
-    (the search space as JSON); ``search_space()`` returns that JSON alone.
+    ``best_config()`` holds the chosen configuration plus ``_family``, ``_validation``, ``_refitted``,
+    ``SEARCH_EXHAUSTED`` (the strategy had nothing more to try: the run could not use more of its
+    budget), ``_search_end`` (why the search ended, in words) and ``_space`` (the search space as
+    JSON); ``search_space()`` returns that JSON alone.
     """
 
     requires: ClassVar[tuple[str, ...]] = ("sklearn", "lightgbm")
@@ -107,5 +109,7 @@ class TunerAdapter(Adapter):
             "_family": self._outcome.trials[0].family if self._outcome.trials else None,
             "_validation": self._outcome.validation,
             "_refitted": self._outcome.refitted,
+            SEARCH_EXHAUSTED: self._outcome.search_exhausted,
+            "_search_end": self._outcome.search_end,
             "_space": self.search_space(),
         }

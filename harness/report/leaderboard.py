@@ -17,6 +17,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from adapters.base import SEARCH_EXHAUSTED
 from harness import leakage
 from harness.fingerprint import board_groups
 from harness.report import stats
@@ -204,6 +205,9 @@ def fmt_signed(x: float | None, digits: int = 4) -> str:
     return "-" if x is None else ("+" if x >= 0 else "−") + fmt(abs(x), digits)
 
 
+EXHAUSTED_NOTE = "search exhausted"  # marks a best configuration whose strategy had nothing more to try
+
+
 def short_config(cfg: dict, limit: int = 60) -> str:
     parts = []
     for k, v in cfg.items():
@@ -211,6 +215,8 @@ def short_config(cfg: dict, limit: int = 60) -> str:
             continue
         parts.append(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}")
     text = ", ".join(parts)
+    if cfg.get(SEARCH_EXHAUSTED):  # the adapter ran out of proposals: a low fit / budget is by design
+        text = f"{EXHAUSTED_NOTE}; {text}" if text else EXHAUSTED_NOTE
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

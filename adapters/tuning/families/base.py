@@ -2,8 +2,8 @@
 
 Every family builds a ``Model``: preprocessing fitted on the training rows only,
 then an estimator. ``Model.fit`` takes optional validation rows, a deadline
-(``time.monotonic()``) and a per-epoch callback; only neural networks use them,
-the others ignore them.
+(``time.monotonic()``) and a per-epoch callback; neural networks use all three, gradient
+boosting the deadline, the others ignore them.
 """
 
 from __future__ import annotations
@@ -44,9 +44,12 @@ class Resource:
 
 
 class Model(ABC):
-    """A fitted-on-train pipeline. ``curve`` holds per-epoch losses for neural networks."""
+    """A fitted-on-train pipeline. ``curve`` holds per-epoch losses for neural networks;
+    ``trained_share`` is the share of the asked-for training (epochs, trees) the last ``fit`` did,
+    below 1 when it stopped at its deadline."""
 
     curve: dict[str, list[float]] | None = None
+    trained_share: float = 1.0
 
     @abstractmethod
     def fit(
@@ -74,8 +77,12 @@ class SklearnModel(Model):
     def fit(self, X, y, valid=None, deadline=None, on_epoch=None) -> SklearnModel:
         with warnings.catch_warnings():  # stopping at max_iter is a tuning outcome, not news
             warnings.simplefilter("ignore", ConvergenceWarning)
-            self.pipeline.fit(X, y)
+            self.pipeline.fit(X, y, **self.fit_params(deadline))
         return self
+
+    def fit_params(self, deadline: float | None) -> dict[str, Any]:
+        """Keyword arguments of the pipeline's ``fit`` (``model__...``: the estimator's)."""
+        return {}
 
     @property
     def classes_(self) -> np.ndarray | None:

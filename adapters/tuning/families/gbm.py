@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar
 
 from adapters.base import TaskInfo
@@ -9,9 +10,32 @@ from adapters.tuning.families.base import Family, Model, Resource, SklearnModel
 from adapters.tuning.spaces import Float, Int, Space
 
 
+class GbmModel(SklearnModel):
+    """LightGBM stops adding trees at the deadline and keeps those it has: a usable, smaller model."""
+
+    def fit_params(self, deadline: float | None) -> dict[str, Any]:
+        if deadline is None:
+            return {}
+        import lightgbm as lgb
+
+        def stop_at_deadline(env: Any) -> None:
+            if time.monotonic() > deadline:
+                # LightGBM then keeps best_iteration + 1 trees: every tree built so far
+                raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list or [])
+
+        return {"model__callbacks": [stop_at_deadline]}
+
+    def fit(self, X, y, valid=None, deadline=None, on_epoch=None) -> GbmModel:
+        super().fit(X, y, deadline=deadline)
+        estimator = self.pipeline[-1]
+        self.trained_share = estimator.booster_.current_iteration() / max(1, estimator.n_estimators)
+        return self
+
+
 class GbmFamily(Family):
     name = "gbm"
     warm_up_config: ClassVar[dict[str, Any]] = {"n_estimators": 5}
+    stops_at_deadline = True  # tree by tree (GbmModel)
     description = "gradient-boosted trees (LightGBM)"
 
     def space(self, task: TaskInfo) -> Space:
@@ -54,7 +78,7 @@ class GbmFamily(Family):
         if "subsample" in config:
             params["subsample_freq"] = 1
         cls = lgb.LGBMClassifier if task.is_classification else lgb.LGBMRegressor
-        return SklearnModel(cls(**params), scale=False)
+        return GbmModel(cls(**params), scale=False)
 
     def cost_units(self, config: dict[str, Any], n_rows: int, task: TaskInfo) -> float:
         trees = config.get("n_estimators", 100) * max(1, len(task.classes) if len(task.classes) > 2 else 1)

@@ -145,7 +145,9 @@ class TorchModel(Model):
         # scoring of the valid rows after fit (one more pass) ends by the deadline too
         self._valid_s = 0.0
         n_valid = 0 if yv is None else len(yv)
-        for epoch in range(int(p["epochs"])):
+        epochs = int(p["epochs"])
+        self.trained_share = 1.0
+        for epoch in range(epochs):
             t0, total, seen = time.monotonic(), 0.0, 0
             self.net.train()
             order = torch.randperm(len(yt), generator=gen)
@@ -166,11 +168,13 @@ class TorchModel(Model):
                 loss.backward()
                 opt.step()
             if self.stopped_at_deadline:
+                self.trained_share = (epoch + seen / len(yt)) / epochs
                 log.info("neural network stopped at the deadline after %d epochs", epoch)
                 break
             if deadline is not None and Xv is not None and time.monotonic() + 2 * self._valid_s > deadline:
                 # this epoch's valid loss and the scoring after fit would end past the deadline: skip it
-                self.stopped_at_deadline = epoch < int(p["epochs"]) - 1
+                self.stopped_at_deadline = epoch < epochs - 1
+                self.trained_share = (epoch + 1) / epochs
                 log.info("neural network stopped after %d epochs: no time for a validation pass", epoch + 1)
                 break
             self._end_epoch(epoch, total / max(seen, 1), Xv, yv, loss_fn, time.monotonic() - t0, on_epoch)

@@ -71,6 +71,7 @@ def test_training_stops_at_the_deadline() -> None:
     model.fit(DATA.X_train, DATA.y_train, deadline=t0 + 0.5)
     assert time.monotonic() - t0 < 1.5 and model.stopped_at_deadline
     assert 0 < len(model.curve["train_loss"]) < 10_000
+    assert 0 < model.trained_share < 0.1 and fit({"epochs": 3}).trained_share == 1.0
 
 
 def test_mlp_regression_predicts_in_target_units() -> None:

@@ -38,7 +38,7 @@ END_TO_END = """
 import json
 from adapters.tuning.strategies.random import RandomAdapter
 from adapters.testing import run_adapter
-res = run_adapter(lambda: RandomAdapter("gbm"), "breast_cancer", 6.0, seed=5)
+res = run_adapter(lambda: RandomAdapter("gbm"), "breast_cancer", 8.0, seed=5)
 print(json.dumps([[t.config, t.valid_score] for t in res.trials]))
 """
 
@@ -65,5 +65,6 @@ def test_strategy_proposals_match_across_processes() -> None:
 
 def test_trials_and_scores_match_across_processes() -> None:
     first, second = run(END_TO_END), run(END_TO_END)
-    k = min(len(first), len(second))
+    # only where the search ends depends on time, and the score of a last trial cut at its deadline
+    k = min(len(first), len(second)) - 1
     assert k >= 2 and first[:k] == second[:k]

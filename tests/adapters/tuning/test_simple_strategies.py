@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.base import SEARCH_EXHAUSTED
 from adapters.testing import run_contract
+from adapters.tuning.families import get_family
+from harness.report.leaderboard import EXHAUSTED_NOTE, short_config
 from tests.adapters.tuning.strategies import TUNERS
 
 BUDGET = 2.0
@@ -19,11 +22,17 @@ def test_contract(name: str) -> None:
     )
     if name == "default":
         assert len(res.trials) == 1 and res.trials[0].config == {}
+    # default's one configuration is exhausted after one trial, manual's short list when every entry
+    # ran (the run could not use more of its budget); grid and random have more than 2 s can try
+    listed = len(get_family("gbm").manual(res.task))
+    exhausted = {"default": True, "manual": len(res.trials) == listed}.get(name, False)
+    assert res.best_config[SEARCH_EXHAUSTED] == exhausted, res.best_config
+    assert res.best_config["_search_end"]
+    # the leaderboard's best configuration says so
+    assert short_config(res.best_config, limit=200).startswith(EXHAUSTED_NOTE) == exhausted
 
 
 def test_manual_tries_the_hand_picked_list_in_order() -> None:
-    from adapters.tuning.families import get_family
-
     res = run_contract(lambda: TUNERS["manual"]("linear"), "diabetes", 3.0, check_seed=False)
     picked = get_family("linear").manual(res.task)
     assert [t.config for t in res.trials] == picked[: len(res.trials)] and len(res.trials) >= 2
