@@ -25,7 +25,7 @@ import tasks.openml
 from harness.config import RunConfig
 from harness.errors import HarnessError
 from harness.runner import load_datasets
-from tasks import cache
+from tasks import cache, clean_cache
 from tasks.loading import load_dataset
 from tasks.openml_suites import KNOWN_SUITES, OPENML_LITE, OPENML_LITE_TASKS
 from tasks.openml_tasks import read_splits
@@ -135,6 +135,7 @@ def test_cached_task_loads_offline_without_the_server(
         "openml-task-7001.json",
         "openml-7101.parquet",
         "openml-7101.json",
+        clean_cache.SUBDIR,  # the cleaned data, beside the downloads
     }
     go_offline(monkeypatch)
     again = load_dataset(get_task(f"openml-task:{BINARY}"))
