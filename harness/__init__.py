@@ -33,14 +33,9 @@ sandboxed child imports this package, and its start-up should not pay for pandas
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness import moved_modules
-
-if TYPE_CHECKING:
-    from harness.api import load, run
-    from harness.config import RunConfig
-    from harness.results import Results
 
 __all__ = ["Results", "RunConfig", "load", "run"]
 
