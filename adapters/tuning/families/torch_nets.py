@@ -1,6 +1,7 @@
 """Training of PyTorch networks for the mlp and cnn families: one epoch loop with a deadline.
 
-The loop records the per-epoch train and valid loss (``curve``), calls the per-epoch hook
+The loop records the per-epoch train and valid loss (``curve``; an epoch cut by the deadline is
+logged with its train loss only and its trained share in ``epoch_share``), calls the per-epoch hook
 (pruning), and stops between batches once the deadline passes, so a neural network trial
 never runs past the time the tuning loop gave it. With validation rows it stops one measured
 validation pass before the deadline (and skips an epoch's validation loss that would end past
@@ -168,17 +169,36 @@ class TorchModel(Model):
                 loss.backward()
                 opt.step()
             if self.stopped_at_deadline:
+                if epoch == 0 and seen == 0:
+                    raise RuntimeError("the trial's deadline came before its first training batch")
                 self.trained_share = (epoch + seen / len(yt)) / epochs
-                log.info("neural network stopped at the deadline after %d epochs", epoch)
+                log.info("neural network stopped at the deadline after %.2f epochs", epoch + seen / len(yt))
+                if seen:
+                    self._partial_epoch(total / seen, time.monotonic() - t0, seen / len(yt), Xv is not None)
                 break
             if deadline is not None and Xv is not None and time.monotonic() + 2 * self._valid_s > deadline:
                 # this epoch's valid loss and the scoring after fit would end past the deadline: skip it
                 self.stopped_at_deadline = epoch < epochs - 1
                 self.trained_share = (epoch + 1) / epochs
                 log.info("neural network stopped after %d epochs: no time for a validation pass", epoch + 1)
+                self._partial_epoch(total / max(seen, 1), time.monotonic() - t0, 1.0, True)
                 break
             self._end_epoch(epoch, total / max(seen, 1), Xv, yv, loss_fn, time.monotonic() - t0, on_epoch)
         return self
+
+    def _partial_epoch(self, train_loss: float, seconds: float, share: float, has_valid: bool) -> None:
+        """Log the epoch the deadline cut: its train loss, no valid loss (there was no time for a pass).
+
+        Without it a trial cut inside its first epoch would be scored with an empty curve.
+        ``epoch_share`` says how much of each logged epoch was trained.
+        """
+        assert self.curve is not None
+        n_done = len(self.curve["train_loss"])
+        self.curve.setdefault("epoch_share", [1.0] * n_done).append(round(share, 4))
+        self.curve["train_loss"].append(train_loss)
+        self.curve["epoch_s"].append(seconds)
+        if has_valid:
+            self.curve["valid_loss"].append(None)  # type: ignore[arg-type]
 
     def _end_epoch(self, epoch, train_loss, Xv, yv, loss_fn, seconds, on_epoch) -> None:
         import torch

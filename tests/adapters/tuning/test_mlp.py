@@ -74,6 +74,18 @@ def test_training_stops_at_the_deadline() -> None:
     assert 0 < model.trained_share < 0.1 and fit({"epochs": 3}).trained_share == 1.0
 
 
+def test_an_epoch_cut_by_the_deadline_is_logged_as_a_share() -> None:
+    # batches of one row make the first epoch far longer than the 0.2 s the deadline leaves
+    model = get_family("mlp").build({**BASE, "batch_size": 1}, DATA.task, seed=0, cores=1)
+    model.fit(DATA.X_train, DATA.y_train, valid=(DATA.X_valid, DATA.y_valid), deadline=time.monotonic() + 0.2)
+    curve = model.curve
+    assert model.stopped_at_deadline and len(curve["train_loss"]) == len(curve["valid_loss"]) == 1
+    assert curve["valid_loss"] == [None] and 0 < curve["epoch_share"][0] == round(model.trained_share * 4, 4) < 1
+    late = get_family("mlp").build(BASE, DATA.task, seed=0, cores=1)
+    with pytest.raises(RuntimeError, match="before its first training batch"):
+        late.fit(DATA.X_train, DATA.y_train, deadline=time.monotonic() - 1)
+
+
 def test_mlp_regression_predicts_in_target_units() -> None:
     data, X_test, y_test = load_task("diabetes")
     model = (
