@@ -80,7 +80,9 @@ def test_an_epoch_cut_by_the_deadline_is_logged_as_a_share() -> None:
     model.fit(DATA.X_train, DATA.y_train, valid=(DATA.X_valid, DATA.y_valid), deadline=time.monotonic() + 0.2)
     curve = model.curve
     assert model.stopped_at_deadline and len(curve["train_loss"]) == len(curve["valid_loss"]) == 1
-    assert curve["valid_loss"] == [None] and 0 < curve["epoch_share"][0] == round(model.trained_share * 4, 4) < 1
+    assert (
+        curve["valid_loss"] == [None] and 0 < curve["epoch_share"][0] == round(model.trained_share * 4, 4) < 1
+    )
     late = get_family("mlp").build(BASE, DATA.task, seed=0, cores=1)
     with pytest.raises(RuntimeError, match="before its first training batch"):
         late.fit(DATA.X_train, DATA.y_train, deadline=time.monotonic() - 1)
