@@ -38,13 +38,16 @@ from adapters.engines.h2o.server import JAVA_HINT, H2OServer
 logger = logging.getLogger(__name__)
 
 # --- Budget knobs: values, measurements and how to re-measure them in benchmarks/README.md (H2O) ----
-# AutoML overruns its own max_runtime_secs (the model in flight and the stacked ensembles come after
-# its clock); the CSV upload comes before it and is subtracted from the knob. A watcher cancels
-# AutoML near the deadline, and fit stops waiting for it shortly before (a safety net). The floor:
-# H2O asked for less builds nothing.
-KNOB = BudgetKnob(fraction=0.95, reserve_s=3.0, floor_s=2.0)  # upload + AutoML's max_runtime_secs
-CANCEL_MARGIN_S = 2.5  # the watcher cancels AutoML this long before the deadline (takes ~1-3 s)
-FINISH_MARGIN_S = 1.5  # fit stops waiting for AutoML this long before the deadline: leaderboard, leader
+# AutoML keeps its stacked ensembles inside max_runtime_secs (H2O >= 3.34) but runs past it: the
+# model in flight and its own bookkeeping (its overrun, measured per run as ``overrun_s``). The CSV
+# upload comes before it and is subtracted. max_runtime_secs is an int: it is rounded, and the
+# reserve covers the half second either way. A watcher cancels AutoML where its overrun would reach
+# the deadline, and fit stops waiting for it shortly after (a safety net). The floor: H2O asked for
+# less builds nothing.
+OVERRUN_RESERVE_S = 2.0  # AutoML's overrun past max_runtime_secs that the knob leaves room for
+FINISH_MARGIN_S = 0.6  # fit stops waiting for AutoML this long before the deadline: leaderboard, leader
+CANCEL_MARGIN_S = 1.2  # the watcher cancels AutoML this long before the deadline (measured: cancel_s)
+KNOB = BudgetKnob(fraction=1.0, reserve_s=OVERRUN_RESERVE_S + FINISH_MARGIN_S, floor_s=2.0)
 POLL_S = 1.0  # leaderboard polling period of the watcher thread
 FINAL_CALL_TIMEOUT_S = 5.0  # REST timeout of the calls after AutoML (a stuck JVM: fit fails)
 EXCLUDE_ALGOS: list[str] = ["DeepLearning"]  # not reproducible and slow to stop on 2 cores
@@ -162,16 +165,24 @@ class _Watcher(threading.Thread):
         self.trials = trials
         self.cancel_at = cancel_at
         self.cancelled = False
+        self.cancelled_at: float | None = None  # time.monotonic() of the first cancel that found a job
         self.done = threading.Event()
 
     def run(self) -> None:
-        while not self.done.wait(POLL_S):
+        # wakes at the next poll or at cancel_at, whichever comes first: a poll period late would
+        # need a cancel margin that much larger
+        cancel_due = True
+        while not self.done.wait(
+            min(POLL_S, max(0.0, self.cancel_at - time.monotonic())) if cancel_due else POLL_S
+        ):
+            if time.monotonic() >= self.cancel_at:
+                self.cancel()  # and again each poll period: AutoML may have started another job
+                cancel_due = False
+                continue
             try:
                 self.trials.poll()
             except Exception:
                 logger.debug("leaderboard poll failed", exc_info=True)
-            if time.monotonic() >= self.cancel_at:
-                self.cancel()
 
     def cancel(self) -> None:
         """Cancel every unfinished job (the JVM is private to this run: they are all ours)."""
@@ -187,6 +198,7 @@ class _Watcher(threading.Thread):
             return
         if running and not self.cancelled:
             logger.warning("H2O AutoML still running near the deadline: cancelled it")
+            self.cancelled_at = time.monotonic()
         self.cancelled = self.cancelled or bool(running)
 
 
@@ -255,7 +267,7 @@ class H2OAdapter(EngineAdapter):
         sort_metric = _SORT.get(task.metric, ("AUTO", None))[0]
         project = f"p_{uuid.uuid4().hex[:10]}"
         aml = H2OAutoML(
-            max_runtime_secs=max(1, math.floor(knob - ctx.elapsed())),  # upload time is spent already
+            max_runtime_secs=max(1, round(knob - ctx.elapsed())),  # upload time is spent already
             seed=ctx.seed,
             sort_metric=sort_metric,
             exclude_algos=EXCLUDE_ALGOS or None,
@@ -296,7 +308,12 @@ class H2OAdapter(EngineAdapter):
             raise errors[0]
         if errors:  # a cancelled job may end its polling with other errors (status CANCEL_PENDING)
             logger.info("H2O AutoML after the cancel: %s: %s", type(errors[0]).__name__, errors[0])
-        self._config["train_end_s"] = round(ctx.elapsed(), 2)
+        train_end = ctx.elapsed()
+        self._config["train_end_s"] = round(train_end, 2)
+        # for the calibration: AutoML's seconds past its own clock, and how long a cancel took
+        self._config["overrun_s"] = round(train_end - self._config["upload_s"] - aml.max_runtime_secs, 2)
+        if watcher.cancelled_at is not None:
+            self._config["cancel_s"] = round(time.monotonic() - watcher.cancelled_at, 2)
         conn = h2o.connection()
         conn.timeout_interval = FINAL_CALL_TIMEOUT_S  # a JVM that stopped answering fails fit, no hang
         try:
@@ -316,6 +333,7 @@ class H2OAdapter(EngineAdapter):
         finally:
             conn.timeout_interval = None
         self._config.update(self._leader_config(), cancelled=watcher.cancelled)
+        self._config["final_s"] = round(ctx.elapsed() - train_end, 2)
 
     def _upload(self, X: pd.DataFrame, y: np.ndarray, classification: bool) -> Any:
         df = pd.DataFrame({str(c): X[c] for c in X.columns})

@@ -45,25 +45,32 @@ logger = logging.getLogger(__name__)
 
 # --- Budget knobs: values, measurements and how to re-measure them in benchmarks/README.md (TPOT) ---
 # The fit has three parts: set-up (TPOT's own, before its clock starts), the search, which must end
-# at search_end, and the post-search part (watchdog wake-up, killing the workers, our refit, the
+# at the search end, and the post-search part (waking TPOT up, killing the workers, our refit, the
 # rest of the trial log), which must end before the budget.
+# * The search end follows the deadline: the budget less the post-search reserve and less the refit
+#   of the best pipeline so far (its estimate / REFIT_SHARE, at most REFIT_RESERVE_MAX_SHARE of the
+#   budget). It is set when TPOT's search starts and moved after each evaluated generation.
 # * TPOT checks its own deadline only when an evaluation ends or, when none ends, every
-#   max_eval_time_mins; so a watchdog cancels the evaluations in flight once TPOT's deadline has
+#   max_eval_time_mins; so a watchdog cancels the evaluations in flight once the search end has
 #   passed, which wakes TPOT up and makes it stop at once.
 # * TPOT's refit of its best pipeline is unbounded: it is skipped, and adapters.engines.tpot.refit
 #   refits the best pipeline whose estimated refit time fits in REFIT_SHARE of the time left (plus a
 #   cheap insurance), and gives up at the budget less FINISH_MARGIN_S.
 # * If nothing was evaluated when the search ends, TPOT would build and evaluate its starting
 #   population twice more before raising: the evolver stops it at once instead.
-KNOB = BudgetKnob(fraction=0.90, reserve_s=1.0, floor_s=3.0)  # when the search ends (max_time_mins)
-FINISH_MARGIN_S = 1.0  # fit returns at the latest this long before the budget ends
+POST_SEARCH_S = 0.5  # reserve for waking TPOT, killing the workers and choosing the refit
+FINISH_MARGIN_S = 0.3  # fit returns at the latest this long before the budget ends (the last log rows)
+KNOB = BudgetKnob(
+    fraction=1.0, reserve_s=POST_SEARCH_S + FINISH_MARGIN_S, floor_s=3.0
+)  # search end, no refit yet
 EVAL_SHARE = 0.25  # per-pipeline limit (max_eval_time_mins): this share of the budget ...
 EVAL_MIN_S = 3.0  # ... but at least these seconds ...
 EVAL_MAX_S = 300.0  # ... and at most these
 CV_FOLDS = 5  # cross-validation folds TPOT scores each pipeline with
-WATCHDOG_GRACE_S = 0.5  # the watchdog starts cancelling this long after TPOT's own deadline
+WATCHDOG_POLL_S = 0.1  # the watchdog checks the search end this often and then cancels at once
 REFIT_FACTOR = 1.25  # refit on all rows ~ evaluation seconds / folds * this
-REFIT_SHARE = 0.5  # the refitted pipeline's estimate must fit in this share of the time left
+REFIT_SHARE = 0.8  # the refitted pipeline's estimate must fit in this share of the time left
+REFIT_RESERVE_MAX_SHARE = 0.25  # the search keeps at most this share of the budget for the refit
 INSURANCE_SHARE = 0.1  # a cheap second refit in parallel: estimate within this share of the time left
 # Small budgets: TPOT evaluates its whole starting population before evolving anything, and its
 # default search space stacks inner classifiers (each with its own 5-fold cross_val_predict inside
@@ -170,9 +177,11 @@ class TpotAdapter(EngineAdapter):
         X = np.asarray(self._preprocessor.fit_transform(X_df), dtype=float)
         if task.is_classification:  # codes 0..K-1 of the classes present (XGBoost needs them)
             self._classes, y = np.unique(y, return_inverse=True)
-        # the search must end at search_end (our clock); TPOT's clock starts later, see _Evolver
+        # TPOT's clock is time.time() and starts later than ours (see _estimator_class)
+        to_wall = time.time() - time.monotonic()
         search_s = KNOB.seconds(ctx.budget_s)
-        search_end_wall = time.time() + (ctx.fit_start + search_s - time.monotonic())
+        first_end_wall = ctx.fit_start + search_s + to_wall
+        floor_wall = ctx.fit_start + KNOB.floor_s + to_wall
         finish_by = ctx.deadline - FINISH_MARGIN_S  # time.monotonic()
         eval_s = min(EVAL_MAX_S, max(EVAL_MIN_S, EVAL_SHARE * ctx.budget_s))
         scorer = _SCORERS[task.metric][task.problem_type]
@@ -186,11 +195,21 @@ class TpotAdapter(EngineAdapter):
             for trial in trials(done, sign, wall_at_start, deadline):
                 log(trial)
 
-        est = self._make_estimator(task, ctx, scorer, search_s, eval_s, search_end_wall, log_new)
+        refit_cap_s = REFIT_RESERVE_MAX_SHARE * ctx.budget_s
+
+        def search_end(history: pd.DataFrame | None, objective: str) -> float:
+            end = max(floor_wall, first_end_wall - refit_reserve_s(history, objective, refit_cap_s))
+            self._client.skip_gc_after = end
+            return end
+
+        est = self._make_estimator(task, ctx, scorer, search_s, eval_s, search_end, log_new)
         self._estimator = est
-        self._client.skip_gc_after = search_end_wall
+        self._client.skip_gc_after = first_end_wall
         logger.info(
-            "TPOT search ends %.1f s into a %.1f s budget, eval limit %.1f s", search_s, ctx.budget_s, eval_s
+            "TPOT search ends at most %.1f s into a %.1f s budget, eval limit %.1f s",
+            search_s,
+            ctx.budget_s,
+            eval_s,
         )
         watchdog = _Watchdog(est, self._client).start()
         try:
@@ -236,14 +255,14 @@ class TpotAdapter(EngineAdapter):
         scorer: str,
         search_s: float,
         eval_s: float,
-        search_end_wall: float,
+        search_end: Any,
         on_evaluated: Any,
     ) -> Any:
         regression = task.problem_type == "regression"
         base = self._tpot.TPOTRegressor if regression else self._tpot.TPOTClassifier
         population = int(min(POPULATION_MAX, max(POPULATION_MIN, POPULATION_PER_S * ctx.budget_s)))
         no_inner = {"allow_inner_regressors" if regression else "allow_inner_classifiers": False}
-        return _estimator_class(base, self._tpot.evolvers.BaseEvolver, search_end_wall, on_evaluated)(
+        return _estimator_class(base, self._tpot.evolvers.BaseEvolver, search_end, on_evaluated)(
             search_space="linear-light" if ctx.budget_s < LIGHT_BELOW_S else "linear",
             scorers=[scorer],
             scorers_weights=[1],
@@ -350,18 +369,31 @@ def _search_client_class() -> type:
     return SearchClient
 
 
+def refit_reserve_s(history: pd.DataFrame | None, objective: str, cap_s: float) -> float:
+    """Seconds the search leaves for the refit of the best pipeline so far (none before one is scored).
+
+    The refit plan takes the best pipeline whose estimate fits in ``REFIT_SHARE`` of the time left,
+    so the search leaves its estimate / ``REFIT_SHARE``, at most ``cap_s``.
+    """
+    cands = tpot_refit.candidates(history, objective, CV_FOLDS, REFIT_FACTOR)
+    return min(cap_s, cands[0].refit_s / REFIT_SHARE) if cands else 0.0
+
+
 class _SearchOver(Exception):
     """Raised by the adapter's evolver when TPOT's search ends: skips TPOT's post-search work."""
 
 
-def _estimator_class(base: type, evolver_base: type, search_end_wall: float, on_evaluated: Any) -> type:
-    """``base`` (TPOTClassifier or TPOTRegressor) whose search ends at ``search_end_wall``.
+def _estimator_class(base: type, evolver_base: type, search_end: Any, on_evaluated: Any) -> type:
+    """``base`` (TPOTClassifier or TPOTRegressor) whose search ends when ``search_end`` says.
 
     TPOT starts its clock (``max_time_mins``) only once it has built its initial population, which
-    took 1 to 10 s here depending on the load. The evolver below sets ``max_time_mins`` when the
-    search starts so that TPOT's deadline is ours; it hands each evaluated batch to
-    ``on_evaluated(table, deadline)``; when nothing of the starting population could be evaluated by the
-    deadline it ends the search at once (TPOT would build and evaluate two more populations); and
+    took 1 to 10 s here depending on the load. The evolver below sets TPOT's deadline to
+    ``search_end(None, objective)`` (a ``time.time()`` value) when the search starts, and to
+    ``search_end(history, objective)`` after each evaluated generation, so the next generation and
+    the watchdog use the new one (TPOT passes its deadline into a generation's evaluation by value:
+    changing it inside a generation would leave the two apart). It hands each evaluated batch to
+    ``on_evaluated(table, deadline)``; when nothing of the starting population could be evaluated by
+    the deadline it ends the search at once (TPOT would build and evaluate two more populations); and
     when the search ends it raises ``_SearchOver`` (with ``search_error`` set if TPOT raised).
     TPOT's estimator assigns ``self._evolver`` (the evolver class) in its ``__init__``; the property
     keeps ours.
@@ -374,7 +406,7 @@ def _estimator_class(base: type, evolver_base: type, search_end_wall: float, on_
 
         def optimize(self, *args: Any, **kwargs: Any) -> Any:
             self.search_started = time.time()
-            self.max_time_mins = max(KNOB.floor_s, search_end_wall - time.time()) / 60.0
+            self.max_time_mins = (search_end(None, self.objective_names[0]) - self.search_started) / 60.0
             try:
                 super().optimize(*args, **kwargs)
             except _SearchOver:
@@ -397,6 +429,9 @@ def _estimator_class(base: type, evolver_base: type, search_end_wall: float, on_
             ):
                 self.search_error = RuntimeError("no pipeline of the starting population finished in time")
                 raise _SearchOver
+            end = search_end(self.population.evaluated_individuals, self.objective_names[0])
+            self.scheduled_timeout_time = end
+            self.max_time_mins = (end - self.search_started) / 60.0  # TPOT's clock starts right after ours
 
     def _get(self: Any) -> type:
         return Evolver
@@ -410,8 +445,8 @@ def _estimator_class(base: type, evolver_base: type, search_end_wall: float, on_
 class _Watchdog:
     """Makes TPOT stop at its deadline even while it waits for evaluations that do not end.
 
-    TPOT's evolver sets ``scheduled_timeout_time`` (a ``time.time()`` value) when its search starts.
-    Past it, cancelling the evaluations in flight wakes TPOT's wait; TPOT then sees its deadline
+    TPOT's evolver sets ``scheduled_timeout_time`` (a ``time.time()`` value) when its search starts
+    (the adapter's evolver moves it between generations). Past it, cancelling the evaluations in flight wakes TPOT's wait; TPOT then sees its deadline
     has passed and stops the search. Cancelling when nothing is in flight does nothing.
     """
 
@@ -433,10 +468,10 @@ class _Watchdog:
     def _run(self) -> None:
         from distributed import Future
 
-        while not self._stop.wait(0.5):
+        while not self._stop.wait(WATCHDOG_POLL_S):
             evolver = getattr(self.estimator, "_evolver_instance", None)
             deadline = getattr(evolver, "scheduled_timeout_time", None)
-            if deadline is None or time.time() < deadline + WATCHDOG_GRACE_S:
+            if deadline is None or time.time() < deadline:
                 continue
             keys = [k for k in list(self.client.futures) if str(k).startswith("eval_objective_list")]
             if not keys:

@@ -171,9 +171,30 @@ def test_free_port_pair_is_free_on_localhost() -> None:
 
 
 def test_the_knob_leaves_room_for_what_h2o_does_after_its_clock() -> None:
+    from adapters.engines.h2o.adapter import CANCEL_MARGIN_S, FINISH_MARGIN_S, OVERRUN_RESERVE_S
+
     for budget in (10.0, 20.0, 60.0, 300.0):
         knob = KNOB.seconds(budget)
-        assert KNOB.floor_s <= knob <= budget - 2.0
+        assert KNOB.floor_s <= knob <= budget - OVERRUN_RESERVE_S - FINISH_MARGIN_S
+    # the cancel comes after the reserve for AutoML's overrun, and before fit stops waiting
+    assert FINISH_MARGIN_S < CANCEL_MARGIN_S < OVERRUN_RESERVE_S + FINISH_MARGIN_S
+
+
+def test_the_watcher_cancels_at_its_time_not_at_its_next_poll(monkeypatch: pytest.MonkeyPatch) -> None:
+    import adapters.engines.h2o.adapter as module
+
+    events: list[str] = []
+
+    class Trials:
+        def poll(self, final: bool = False) -> None:
+            events.append("poll")
+
+    monkeypatch.setattr(module, "POLL_S", 5.0)
+    watcher = module._Watcher(Trials(), cancel_at=time.monotonic() + 0.3)  # type: ignore[arg-type]
+    monkeypatch.setattr(watcher, "cancel", lambda: (events.append("cancel"), watcher.done.set()))
+    watcher.start()
+    watcher.join(timeout=30)
+    assert events == ["cancel"]  # a poll period of 5 s would have polled first
 
 
 # --- real H2O runs ---------------------------------------------------------------------------

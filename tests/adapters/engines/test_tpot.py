@@ -134,6 +134,24 @@ def test_candidates_are_the_scored_rows_best_first() -> None:
     assert candidates(None, "accuracy_score", 5, 1.25) == []
 
 
+def test_the_search_leaves_the_best_pipeline_its_refit() -> None:
+    from adapters.engines.tpot.adapter import REFIT_SHARE, refit_reserve_s
+
+    t0 = 1000.0
+    history = pd.DataFrame(
+        {
+            "accuracy_score": [0.8, 0.9],
+            "Submitted Timestamp": [t0, t0],
+            "Completed Timestamp": [t0 + 1, t0 + 8],  # the best took 8 s for 5 folds: refit ~2 s
+            "Eval Error": [None, None],
+            "Individual": ["a", "b"],
+        }
+    )
+    assert refit_reserve_s(None, "accuracy_score", cap_s=5.0) == 0.0  # nothing scored yet
+    assert refit_reserve_s(history, "accuracy_score", cap_s=5.0) == pytest.approx(8 / 5 * 1.25 / REFIT_SHARE)
+    assert refit_reserve_s(history, "accuracy_score", cap_s=1.0) == 1.0
+
+
 def test_plan_refits_the_best_that_fits_with_a_cheap_insurance() -> None:
     best, mid, cheap = _cand("best", 0.95, 30.0), _cand("mid", 0.9, 4.0), _cand("cheap", 0.8, 0.5)
     todo, spare = plan([best, mid, cheap], time_left_s=10.0, share=0.5, insurance_share=0.1)
