@@ -24,7 +24,7 @@ from tabulate import tabulate
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.store import Store  # noqa: E402
+from harness.store import STORE_FILE, Store  # noqa: E402
 
 ENGINES = "flaml,tpot,h2o,autokeras,autogluon"
 TUNERS = "default,manual,grid,random,halving,optuna,hyperopt,skopt"
@@ -75,7 +75,7 @@ def main() -> None:
         {float(b) for b in args.budgets.split(",")},
         set(args.adapters.split(",")),
     )
-    print_table([d / "harness.db" for d in stores if (d / "harness.db").exists()], wanted)
+    print_table([d / STORE_FILE for d in stores if (d / STORE_FILE).exists()], wanted)
 
 
 def print_table(dbs: list[Path], wanted: tuple[set[str], set[float], set[str]]) -> None:

@@ -27,7 +27,7 @@ from tabulate import tabulate
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # harness.store, also without an installed copy
 
-from harness.store import Store  # noqa: E402
+from harness.store import STORE_FILE, Store  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "mnist10k.csv.gz"  # shared read-only data, not copied in
 ADAPTERS = "default:cnn,random:cnn,optuna:cnn,default:gbm"
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         # the machine's load decides how much of its core a run gets: print it with the figures
         print("load average before (1, 5, 15 min):", ", ".join(f"{x:.2f}" for x in os.getloadavg()))
         run_harness(data, args)
-    db = out / "harness.db"
+    db = out / STORE_FILE
     if not db.exists():
         print(f"mnist_csv: no store at {db}: did the harness run?")
         return 1

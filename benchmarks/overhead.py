@@ -79,7 +79,7 @@ def per_run(args: argparse.Namespace) -> None:
     from harness.config import Job, RunConfig
     from harness.prepare import cleanup, prepare
     from harness.runner import run_job
-    from harness.store import Store
+    from harness.store import STORE_FILE, Store
     from tasks.loading import load_dataset
     from tasks.registry import get_task
 
@@ -88,7 +88,7 @@ def per_run(args: argparse.Namespace) -> None:
         cfg = RunConfig(tasks=(args.task,), budgets=(10.0,), adapters=(args.adapter,), out=out)
         ds = load_dataset(get_task(args.task))
         prep = prepare(ds, 0, out)
-        store = Store(out / "harness.db")
+        store = Store(out / STORE_FILE)
         rows = []
         try:
             for i in range(args.runs):
@@ -147,6 +147,8 @@ def phases(stderr: str) -> tuple[dict[str, float], float]:
 
 def time_command(cli_args: list[str]) -> tuple[float, float, dict[str, float], str]:
     """One run of the command in a fresh output directory: its wall, the jobs' seconds, its breakdown."""
+    from harness.store import STORE_FILE
+
     with tempfile.TemporaryDirectory(prefix="overhead-cli-") as tmp:
         cmd = [sys.executable, "-m", "harness", *cli_args, "--out", tmp, "--debug"]
         before = load()
@@ -155,7 +157,7 @@ def time_command(cli_args: list[str]) -> tuple[float, float, dict[str, float], s
         wall = time.time() - t0
         if proc.returncode != 0:
             sys.exit(f"overhead: {' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
-        jobs, waited, n_runs = job_seconds(Path(tmp) / "harness.db")
+        jobs, waited, n_runs = job_seconds(Path(tmp) / STORE_FILE)
     spent, first = phases(proc.stderr)
     parts = {label: sum(spent.get(p, 0.0) for p in names) for label, names in BREAKDOWN}
     parts["interpreter + imports before main"] = first - t0

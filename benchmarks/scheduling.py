@@ -70,7 +70,9 @@ def run_suite(out: Path, env: dict[str, str], budgets: str, seeds: int, extra: l
 
 
 def measure(out: Path, wall: float) -> dict[str, float]:
-    with sqlite3.connect(out / "harness.db") as db:
+    from harness.store import STORE_FILE
+
+    with sqlite3.connect(out / STORE_FILE) as db:
         rows = db.execute("SELECT budget_s, cores, status, task_info FROM runs").fetchall()
     ideal = sum(b * c for b, c, _, _ in rows) / CORES
     execs = [json.loads(t)["exec"] for *_, t in rows]

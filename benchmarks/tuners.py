@@ -129,8 +129,10 @@ def best_by(trials: list[dict], seconds: float, better: bool) -> float | None:
 
 
 def summarise(out: Path, budget: float) -> str:
+    from harness.store import STORE_FILE
+
     runs = pd.read_csv(out / "runs.csv")
-    trials = trial_stats(out / "harness.db")
+    trials = trial_stats(out / STORE_FILE)
     df = runs.merge(trials, on=["task", "adapter", "seed"], how="left")
     df["killed"] = df["status"].isin(["timeout", "memory"])
     df["in_trials"] = df["trial_s"] / df["budget_s"]

@@ -169,9 +169,9 @@ def cmd_run(argv: list[str]) -> int:
 def _print_leaderboards(out: Path, tasks: set[str]) -> None:
     from harness.report.files import task_dir_name
     from harness.report.leaderboard import leaderboard_table
-    from harness.store import Store
+    from harness.store import STORE_FILE, Store
 
-    with Store(out / "harness.db") as store:
+    with Store(out / STORE_FILE) as store:
         for task in sorted(tasks):
             runs = store.runs(task)
             if runs:
@@ -245,10 +245,10 @@ def cmd_report(argv: list[str]) -> int:
     args = p.parse_args(argv)
     _setup_logging(args.debug, args.quiet)
     from harness.report.files import across_tasks_text, write_reports
-    from harness.store import Store
+    from harness.store import STORE_FILE, Store
 
     out = Path(args.out)
-    db = out / "harness.db"
+    db = out / STORE_FILE
     if not db.exists():
         raise HarnessError(f"no store at {db}; run a benchmark first or point --out at its directory")
     from harness.lock import OutputLock

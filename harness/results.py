@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import HarnessError
-from harness.store import RunRecord
+from harness.store import STORE_FILE, RunRecord
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,7 +30,7 @@ def load(out: str | Path = "results", impute: str = "default") -> Results:
     from harness.store import Store, check_store
 
     out = Path(out)
-    db = out / "harness.db"
+    db = out / STORE_FILE
     if not db.is_file():
         raise HarnessError(f"no store at {db}; run a benchmark first or point out= at its directory")
     if impute not in ("default", "worst", "drop"):

@@ -22,7 +22,7 @@ from harness.lock import OutputLock
 from harness.prepare import Prepared, cleanup, prepare, task_info
 from harness.resume import Fingerprints, check_stored_data, is_done, note_reruns
 from harness.scoring import BadPredictions, check_predictions, score
-from harness.store import RunRecord, Store, check_store
+from harness.store import STORE_FILE, RunRecord, Store, check_store
 from harness.sweep import owned_tempdir, sweep
 from harness.timing import phase
 from tasks.loading import Dataset, load_dataset
@@ -193,10 +193,10 @@ def n_repetitions(ds: Dataset, cfg: RunConfig) -> int:
 
 
 def open_store(out: Path, fresh: bool) -> Store:
-    db = out / "harness.db"
+    db = out / STORE_FILE
     if fresh and db.exists():
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        backup = out / f"harness.db.{stamp}.bak"
+        backup = out / f"{STORE_FILE}.{stamp}.bak"
         for suffix in ("", "-wal", "-shm"):
             src = Path(str(db) + suffix)
             if src.exists():
@@ -222,7 +222,7 @@ def run(
     with OutputLock(out):
         with phase("store"):
             if not cfg.fresh:  # a store this harness cannot use is refused before the data loads
-                check_store(out / "harness.db")
+                check_store(out / STORE_FILE)
         with phase("data"):
             datasets = load_datasets(cfg)
         with phase("store"):

@@ -23,6 +23,7 @@ __all__ = ["SCHEMA_VERSION", "STATUSES", "RunRecord", "Store", "check_store"]
 
 log = logging.getLogger(__name__)
 
+STORE_FILE = "harness.db"  # the store's file name in an output directory
 STATUSES = ("ok", "failed", "timeout", "memory", "skipped")
 
 
