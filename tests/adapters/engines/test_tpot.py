@@ -135,7 +135,12 @@ def test_candidates_are_the_scored_rows_best_first() -> None:
 
 
 def test_the_search_leaves_the_best_pipeline_its_refit() -> None:
-    from adapters.engines.tpot.adapter import REFIT_SHARE, refit_reserve_s
+    from adapters.engines.tpot.adapter import (
+        REFIT_RESERVE_MAX_SHARE,
+        REFIT_RESERVE_MIN_SHARE,
+        REFIT_SHARE,
+        refit_reserve_s,
+    )
 
     t0 = 1000.0
     history = pd.DataFrame(
@@ -147,9 +152,11 @@ def test_the_search_leaves_the_best_pipeline_its_refit() -> None:
             "Individual": ["a", "b"],
         }
     )
-    assert refit_reserve_s(None, "accuracy_score", cap_s=5.0) == 0.0  # nothing scored yet
-    assert refit_reserve_s(history, "accuracy_score", cap_s=5.0) == pytest.approx(8 / 5 * 1.25 / REFIT_SHARE)
-    assert refit_reserve_s(history, "accuracy_score", cap_s=1.0) == 1.0
+    best = 8 / 5 * 1.25 / REFIT_SHARE
+    assert refit_reserve_s(None, "accuracy_score", 100.0) == REFIT_RESERVE_MIN_SHARE * 100  # nothing scored
+    assert refit_reserve_s(history, "accuracy_score", 100.0) == pytest.approx(best)
+    assert refit_reserve_s(history, "accuracy_score", 1000.0) == REFIT_RESERVE_MIN_SHARE * 1000
+    assert refit_reserve_s(history, "accuracy_score", 5.0) == REFIT_RESERVE_MAX_SHARE * 5
 
 
 def test_plan_refits_the_best_that_fits_with_a_cheap_insurance() -> None:
