@@ -1,29 +1,38 @@
-"""The project's own published benchmark: every built-in adapter on the small tasks, into results/published/.
+"""The project's own published benchmark: every built-in adapter on suite:lite, into results/published/.
 
     python benchmarks/publish.py                  # run what is missing, then write every report
     python benchmarks/publish.py --report-only    # only regenerate the files from the store
 
 The benchmark, as defined below: every tuning strategy on its default family, ``optuna:mlp`` and
-the four AutoML engines, on titanic, breast_cancer, wine, diabetes, digits and boston at 30 s, and
-titanic also at 120 s; 3 seeds, 1 core per run, 2 runs at a time (a 2-core machine). It runs the
-harness CLI once per part; the store resumes, so an interrupted benchmark is finished by running the
-same command again. A task that cannot be loaded here (an OpenML data set without network and
+the AutoML engines, on the 28 real tasks of ``suite:lite`` and boston at 30 s, and titanic at 120 s;
+3 seeds, 1 core per run, 2 runs at a time (a 2-core machine). It runs the harness CLI once per part;
+the store resumes, so an interrupted benchmark is finished by running the same command again. A
+task that cannot be loaded here (a missing ``lite`` extra, an OpenML data set without network and
 without a cached copy) is left out with one line saying why, and recorded in the provenance.
 
+The store (``harness.db``) is kept next to the reports and, after each part, copied compressed to
+``harness.db.gz`` there: the raw data readers ask for, committed with the reports, and what a fresh
+clone resumes from (it is restored when the store itself is missing).
+
 Afterwards it writes the harness reports (leaderboards, plots, summary.md, runs.csv, HTML) into
-``results/published/`` (the rest of ``results/`` is the default output of your own runs),
-``provenance.md`` there (command, date, machine, versions) and the headline table of
-the summary into README.md between its ``results`` markers.
+``results/published/`` (the rest of ``results/`` is the default output of your own runs), removes
+the report folders of tasks the store no longer holds, writes ``provenance.md`` there (commands,
+dates, machine, versions) and the headline of the summary into README.md between its ``results``
+markers.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import gzip
 import importlib.metadata as md
 import os
 import platform
 import re
+import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -38,8 +47,18 @@ if TYPE_CHECKING:
 ADAPTERS = (
     "default,manual,grid,random,halving,optuna,hyperopt,skopt,optuna:mlp,flaml,tpot,h2o,autokeras,autogluon"
 )
-TASKS_30 = ("titanic", "breast_cancer", "wine", "diabetes", "digits", "boston")
-PARTS = ((TASKS_30, 30), (("titanic",), 120))
+SUITE = "lite"  # the real tasks that load offline (tasks.lite)
+EXTRA_TASKS = ("boston",)  # the former benchmark's regression task, also offline
+LONG_TASK, LONG_BUDGET = "titanic", 120  # the budget the former benchmark also had
+
+
+def parts() -> tuple[tuple[tuple[str, ...], int], ...]:
+    """(tasks, budget) of each harness command, in the order they run."""
+    from tasks.registry import SUITES
+
+    return ((SUITES[SUITE] + EXTRA_TASKS, 30), ((LONG_TASK,), LONG_BUDGET))
+
+
 SEEDS, CORES, PARALLEL = 3, 1, 2
 OUT = ROOT / "results" / "published"
 PACKAGES = (
@@ -47,6 +66,8 @@ PACKAGES = (
     "flaml", "tpot", "h2o", "autokeras", "keras", "dask", "autogluon.tabular", "catboost", "xgboost",
 )  # fmt: skip
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+ARCHIVE_SUFFIX = ".gz"  # the store's compressed copy: <store file>.gz
+ARCHIVE_WARN_MB = 20.0  # above this the copy is too large to commit: say so
 
 
 def loadable(task: str) -> str | None:
@@ -160,13 +181,90 @@ def provenance(
 
 
 def headline(summary: Path) -> str:
-    """The first budget's table of summary.md (with its heading) and the answer bullets."""
+    """The README's headline, from summary.md: the answer, then for the first budget the ranking table,
+    the critical-difference diagram (and the other plots across tasks), the ranking with Elo and its
+    intervals, and the win-rate matrix."""
     text = summary.read_text()
     answer = re.search(r"## The answer\n\n(.*?)\n\n", text, re.S)
     table = re.search(r"(## Budget [^\n]+\n\n(?:\|[^\n]*\n)+)", text)
     parts = [answer.group(1)] if answer else []
     parts += [table.group(1).replace("## ", "#### ", 1).rstrip()] if table else []
+    across = re.search(r"### (Across tasks at [^\n]+)\n(.*?)(?=\n## |\n### |\Z)", text, re.S)
+    if across:
+        body = across.group(2)
+        parts.append(f"#### {across.group(1)}")
+        parts += [f"{m.group(0)}" for m in re.finditer(r"!\[[^\]]*\]\([^)]+\)", body)]
+        tables = re.findall(r"((?:^\|[^\n]*\n)+)", body, re.M)
+        ranking = next((t for t in tables if "Elo" in t.splitlines()[0]), None)
+        matrix = next((t for t in tables if "| vs " in t.splitlines()[0]), None)
+        parts += [ranking.rstrip()] if ranking else []
+        if matrix:
+            parts += [
+                "Win rate of the row against the column (share of tasks, a tie counts half):",
+                matrix.rstrip(),
+            ]
     return "\n\n".join(parts)
+
+
+def archive_path(out: Path) -> Path:
+    from harness.store import STORE_FILE
+
+    return out / (STORE_FILE + ARCHIVE_SUFFIX)
+
+
+def restore_store(out: Path) -> bool:
+    """Unpack the committed copy of the store when the store itself is missing (a fresh clone)."""
+    from harness.store import STORE_FILE
+
+    db, archive = out / STORE_FILE, archive_path(out)
+    if db.exists() or not archive.exists():
+        return False
+    out.mkdir(parents=True, exist_ok=True)
+    part = db.with_name(db.name + ".restoring")
+    with gzip.open(archive, "rb") as src, part.open("wb") as dst:
+        shutil.copyfileobj(src, dst)
+    part.replace(db)
+    print(f"publish: restored the store from {archive.name} ({db.stat().st_size / 2**20:.1f} MB)", flush=True)
+    return True
+
+
+def archive_store(out: Path) -> Path | None:
+    """Copy the store, consistently (SQLite's backup), into its compressed archive next to it."""
+    from harness.store import STORE_FILE
+
+    db, archive = out / STORE_FILE, archive_path(out)
+    if not db.exists():
+        return None
+    snapshot = out / (STORE_FILE + ".snapshot")
+    snapshot.unlink(missing_ok=True)
+    with contextlib.closing(sqlite3.connect(db)) as src, contextlib.closing(sqlite3.connect(snapshot)) as dst:
+        src.backup(dst)
+    part = archive.with_name(archive.name + ".part")
+    with snapshot.open("rb") as f, gzip.GzipFile(part, "wb", compresslevel=9, mtime=0) as z:
+        shutil.copyfileobj(f, z)
+    snapshot.unlink()
+    part.replace(archive)
+    mb = archive.stat().st_size / 2**20
+    note = (
+        f"; over {ARCHIVE_WARN_MB:g} MB: too large to commit, keep it elsewhere"
+        if mb > ARCHIVE_WARN_MB
+        else ""
+    )
+    print(f"publish: copied the store to {archive.relative_to(out.parent)} ({mb:.1f} MB){note}", flush=True)
+    return archive
+
+
+def remove_stale_reports(out: Path, tasks: set[str]) -> list[str]:
+    """Remove the report folders (those with a leaderboard.md) of tasks the store does not hold."""
+    from harness.report.files import task_dir_name
+
+    keep = {task_dir_name(t) for t in tasks}
+    removed = []
+    for d in sorted(out.iterdir()):
+        if d.is_dir() and d.name not in keep and (d / "leaderboard.md").is_file():
+            shutil.rmtree(d)
+            removed.append(d.name)
+    return removed
 
 
 def update_readme(readme: Path, block: str) -> None:
@@ -190,7 +288,9 @@ def main(argv: list[str] | None = None) -> int:
 
     left_out: dict[str, str] = {}
     commands: list[str] = []
-    for tasks, budget in PARTS:
+    if not args.report_only:
+        restore_store(out)
+    for tasks, budget in parts():
         keep = []
         for t in tasks:
             why = left_out.get(t) if t in left_out else loadable(t)
@@ -204,16 +304,20 @@ def main(argv: list[str] | None = None) -> int:
         if not args.report_only:
             print("publish: running", shown(cmd), flush=True)
             rc = subprocess.run(cmd, cwd=ROOT).returncode
+            archive_store(out)
             if rc != 0:
                 print(f"publish: the harness exited with {rc}; run the same command again to resume")
                 return rc
     report = [sys.executable, "-m", "harness", "report", "--out", str(out)]
     if subprocess.run(report, cwd=ROOT).returncode != 0:
         return 1
-    from harness.store import Store
+    from harness.store import STORE_FILE, Store
 
-    with Store(out / "harness.db") as store:
+    with Store(out / STORE_FILE) as store:
         runs = store.runs()
+    stale = remove_stale_reports(out, {r.task for r in runs})
+    if stale:
+        print(f"publish: removed the reports of tasks no longer in the store: {', '.join(stale)}", flush=True)
     m = machine()  # once: it runs `java -version`
     (out / "provenance.md").write_text(provenance(commands, left_out, runs, m))
     dates = run_dates(runs)
