@@ -184,6 +184,8 @@ def headline(summary: Path) -> str:
     """The README's headline, from summary.md: the answer, then for the first budget the ranking table,
     the critical-difference diagram (and the other plots across tasks), the ranking with Elo and its
     intervals, and the win-rate matrix."""
+    from harness.report.crosstext import WINRATE_CAPTION
+
     text = summary.read_text()
     answer = re.search(r"## The answer\n\n(.*?)\n\n", text, re.S)
     table = re.search(r"(## Budget [^\n]+\n\n(?:\|[^\n]*\n)+)", text)
@@ -200,7 +202,7 @@ def headline(summary: Path) -> str:
         parts += [ranking.rstrip()] if ranking else []
         if matrix:
             parts += [
-                "Win rate of the row against the column (share of tasks, a tie counts half):",
+                WINRATE_CAPTION,
                 matrix.rstrip(),
             ]
     return "\n\n".join(parts)

@@ -20,6 +20,9 @@ NOTES = (
 )
 
 
+WINRATE_CAPTION = "Win rate of the row against the column (share of tasks, a tie counts half):"
+
+
 def _p(p: float) -> str:
     return f"{p:.2g}" if p >= 0.001 else "< 0.001"
 
@@ -197,7 +200,7 @@ def markdown(ct: CrossTask, plots: list[tuple[str, str]]) -> list[str]:
     if ct.pairs:
         lines += [table(pair_table(ct)), ""]
     if len(ct.adapters) > 1 and ct.tasks:
-        lines += ["Win rate of the row against the column (share of tasks, a tie counts half):", ""]
+        lines += [WINRATE_CAPTION, ""]
         lines += [table(winrate_table(ct)), ""]
     if ct.power is not None:
         lines += [power.sentence(ct.power), ""]

@@ -140,7 +140,7 @@ def _cross(s: BudgetSummary) -> list[str]:
     if ct.pairs:
         body.append(_table(*crosstext.pair_table(ct)))
     if len(ct.adapters) > 1 and ct.tasks:
-        body.append("<p>Win rate of the row against the column (share of tasks, a tie counts half):</p>")
+        body.append(f"<p>{html.escape(crosstext.WINRATE_CAPTION)}</p>")
         body.append(_table(*crosstext.winrate_table(ct)))
     if ct.power is not None:
         body.append(f"<p>{_prose(power.sentence(ct.power))}</p>")
