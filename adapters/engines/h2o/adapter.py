@@ -192,16 +192,23 @@ class _Watcher(threading.Thread):
 
         try:
             jobs = h2o.api("GET /3/Jobs")["jobs"]
-            running = [j["key"]["name"] for j in jobs if j.get("status") in ("CREATED", "RUNNING")]
-            for key in running:
-                h2o.api(f"POST /3/Jobs/{key}/cancel")
         except Exception:
-            logger.warning("cancelling the AutoML job failed", exc_info=True)
+            logger.warning("listing H2O's jobs to cancel them failed", exc_info=True)
             return
-        if running and not self.cancelled:
+        running = [j["key"]["name"] for j in jobs if j.get("status") in ("CREATED", "RUNNING")]
+        cancelled = False
+        for key in running:
+            # one job at a time: cancelling AutoML ends and removes its model jobs, so a later
+            # cancel of one of them may find no job (seen in CI), and AutoML is cancelled all the same
+            try:
+                h2o.api(f"POST /3/Jobs/{key}/cancel")
+                cancelled = True
+            except Exception as exc:  # noqa: BLE001 - the others are still cancelled
+                logger.info("cancelling H2O job %s failed: %s", key, exc)
+        if cancelled and not self.cancelled:
             logger.warning("H2O AutoML still running near the deadline: cancelled it")
             self.cancelled_at = time.monotonic()
-        self.cancelled = self.cancelled or bool(running)
+        self.cancelled = self.cancelled or cancelled
 
 
 class H2OAdapter(EngineAdapter):

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -203,6 +204,67 @@ def test_the_watcher_cancels_at_its_time_not_at_its_next_poll(monkeypatch: pytes
 
 
 # --- real H2O runs ---------------------------------------------------------------------------
+
+
+@pytest.mark.engine
+def test_a_cancel_that_finds_a_vanished_job_still_cancels_automl(tmp_path: Path) -> None:
+    """Cancelling AutoML ends and removes its model jobs, so a job listed a moment earlier may be
+    gone when its own cancel arrives (the JVM answers "No job with key"; seen in CI). The watcher
+    must cancel the others and count the cancel, so that fit keeps the models built so far."""
+    import h2o
+    from h2o.automl import H2OAutoML
+    from h2o.exceptions import H2OJobCancelled
+
+    import adapters.engines.h2o.adapter as module
+    from adapters.engines.h2o.server import H2OServer
+
+    server = H2OServer(str(tmp_path), 1, 2.0)
+    server.launch()
+    try:
+        server.connect()
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(2000, 8))
+        frame = h2o.H2OFrame(np.column_stack([X, X[:, 0] + rng.normal(size=2000) > 0]).astype(float))
+        frame[:, -1] = frame[:, -1].asfactor()
+        aml = H2OAutoML(max_runtime_secs=60, seed=0, verbosity=None, project_name="vanished")
+        errors: list[BaseException] = []
+
+        def train() -> None:
+            try:
+                aml.train(y=frame.names[-1], training_frame=frame)
+            except BaseException as exc:  # noqa: BLE001 - the test reads it
+                errors.append(exc)
+
+        trainer = threading.Thread(target=train, daemon=True)
+        trainer.start()
+        end = time.monotonic() + 60
+        while not any(
+            j["status"] == "RUNNING" and j["description"] == "AutoML build"
+            for j in h2o.api("GET /3/Jobs")["jobs"]
+        ):
+            assert time.monotonic() < end, "AutoML did not start in 60 s"
+            time.sleep(0.2)
+        real_api = h2o.api
+
+        def api_listing_a_vanished_job(endpoint: str, *args: Any, **kwargs: Any) -> Any:
+            answer = real_api(endpoint, *args, **kwargs)
+            if endpoint == "GET /3/Jobs":
+                vanished = {"key": {"name": "a_model_job_that_is_gone"}, "status": "RUNNING"}
+                answer["jobs"] = [vanished, *answer["jobs"]]
+            return answer
+
+        watcher = module._Watcher(None, cancel_at=time.monotonic())  # type: ignore[arg-type]
+        h2o.api = api_listing_a_vanished_job
+        try:
+            watcher.cancel()
+        finally:
+            h2o.api = real_api
+        trainer.join(60)
+        assert watcher.cancelled and watcher.cancelled_at is not None
+        assert not trainer.is_alive()
+        assert len(errors) == 1 and isinstance(errors[0], H2OJobCancelled), errors
+    finally:
+        server.stop()
 
 
 @pytest.mark.engine
