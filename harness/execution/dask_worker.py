@@ -29,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from harness.execution import machine
 from harness.execution.cores import Cancelled, leased_cores
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ def run_remote(job: dict[str, Any], data_name: str, job_key: str, prior_deaths: 
         "executor": "dask",
         "worker": worker.address,
         "host": socket.gethostname(),
+        "machine": machine.describe(),
         "attempt": deaths + 1,
         "data_name": data_name,
     }

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar, cast
 
 from harness.errors import HarnessError
+from harness.execution import machine
 from harness.execution.base import ExecJob, Executor, Outcome, StartCallback
 from harness.execution.cores import Cancelled, allowed_cores, leased_cores
 from harness.execution.forkserver import ForkServer, serving
@@ -205,6 +206,7 @@ class LocalExecutor(Executor):
         where = {
             "executor": "local",
             "host": socket.gethostname(),
+            "machine": machine.describe(),
             "core_ids": list(ids),
             "waited_for_cores_s": round(start - asked, 2),
             "forked": res.forked,

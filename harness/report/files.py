@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from harness import fingerprint, leakage
+from harness.execution import machine
 from harness.report import crossplots
 from harness.report.analysis import Plot, TaskAnalysis
 from harness.report.crosstask import CrossTask, cross_task, tops
@@ -201,7 +202,8 @@ def write_reports(store: Store, out: Path, force: bool = False, impute: str = DE
         render_summary_plots(summaries, out / SUMMARY_PLOTS_DIR, None if force else keys.hexdigest())
     links = {a.task: f"{task_dir_name(a.task)}/leaderboard.md" for a in analyses}
     leaks = "\n".join(leakage.summary_lines(runs))  # runs whose test beats their valid by more than noise
-    paths.append(_write_text(out / "summary.md", summary_markdown(summaries, links, out) + leaks))
+    machines = machine.sentence(r.task_info for r in runs)
+    paths.append(_write_text(out / "summary.md", summary_markdown(summaries, links, out, machines) + leaks))
     index = [
         (a.task, f"{task_dir_name(a.task)}/report.html", a.insights[0] if a.insights else "")
         for a in analyses

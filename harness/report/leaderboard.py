@@ -19,6 +19,7 @@ from tabulate import tabulate
 
 from adapters.base import SEARCH_EXHAUSTED
 from harness import leakage
+from harness.execution import machine
 from harness.fingerprint import board_groups
 from harness.report import stats
 from harness.store import RunRecord
@@ -335,6 +336,7 @@ def header(task: str, runs: list[RunRecord]) -> list[str]:
         f"{', '.join(str(c) for c in sorted({r.cores for r in runs}))}; seeds: {len(seeds)}",
         f"- libraries: {', '.join(f'{k} {v}' for k, v in sorted(versions.items())) or '-'}; "
         f"Python {platform.python_version()}",
+        f"- {machine.sentence(r.task_info for r in runs)}",
         f"- made: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         "",
     ]

@@ -231,12 +231,17 @@ def _how_sure(s: BudgetSummary) -> str:
 
 
 def summary_markdown(
-    summaries: list[BudgetSummary], tasks: dict[str, str], folder: Path | None = None
+    summaries: list[BudgetSummary],
+    tasks: dict[str, str],
+    folder: Path | None = None,
+    machines: str | None = None,
 ) -> str:
-    """``tasks`` maps each task to its leaderboard path relative to the summary file in ``folder``."""
+    """``tasks`` maps each task to its leaderboard path relative to the summary file in ``folder``;
+    ``machines`` is :func:`harness.execution.machine.sentence` of the runs."""
     lines = ["# Summary across tasks", ""]
     lines += [f"- tasks: {', '.join(f'[{t}]({p})' for t, p in sorted(tasks.items()))}"]
-    lines += [f"- budgets: {', '.join(f'{s.budget_s:g} s' for s in summaries) or '-'}", ""]
+    lines += [f"- budgets: {', '.join(f'{s.budget_s:g} s' for s in summaries) or '-'}"]
+    lines += [f"- {machines}", ""] if machines else [""]
     ins = summary_insights(summaries)
     if ins:
         lines += ["## The answer", ""] + [f"- {x}" for x in ins] + [""]

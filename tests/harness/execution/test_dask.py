@@ -24,7 +24,7 @@ import psutil
 import pytest
 
 from harness.cli import main
-from harness.execution import protocol
+from harness.execution import machine, protocol
 from harness.execution.cores import Cancelled, leased_cores
 from harness.execution.dask_worker import ensure_data
 from harness.execution.forkserver import SERVER_MODULE
@@ -256,6 +256,7 @@ def test_suite_completes_when_a_worker_is_killed_mid_job(cluster: Cluster, tmp_p
     retried = [r for r in rows if r["adapter"] == "t-busy" and r["seed"] == victim_job["seed"]]
     assert retried[0]["exec"]["attempt"] == 2
     assert all(r["exec"]["executor"] == "dask" for r in rows)
+    assert all(r["exec"]["machine"] == machine.describe() for r in rows)  # read on the worker
     assert {c for r in rows for c in r["exec"]["core_ids"]} <= set(allowed_cores())
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from harness.cli import main
 from harness.errors import HarnessError
+from harness.execution import machine
 from harness.execution.cores import leased_cores
 from harness.execution.local_executor import CorePacker, _Running, allowed_cores, core_pool
 from harness.store import Store
@@ -131,6 +132,7 @@ def test_harness_packs_runs_by_cores(plugin_path: Path, tmp_path: Path) -> None:
     for key, budget, _, info in rows:
         ex = json.loads(info)["exec"]
         assert ex["executor"] == "local" and ex["end"] > ex["start"]
+        assert ex["machine"] == machine.describe()  # what a budget bought depends on it
         events.append((f"{key}:{budget}", ex["start"], ex["end"], tuple(ex["core_ids"])))
     assert max_cores_in_use(events) == 2
     first_two = sorted(events, key=lambda e: e[1])[:2]
