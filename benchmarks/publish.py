@@ -166,7 +166,8 @@ def provenance(
     lines += [f"- code: commit {git_commit()} (when the report was written)"]
     for task, why in left_out.items():
         lines += [f"- left out: {task} ({why})"]
-    lines += ["", "## Machine", ""] + [f"- {k}: {v}" for k, v in m.items()]
+    lines += ["", "## Machines", ""] + machines_lines(runs)
+    lines += ["", "Where the report was written:", ""] + [f"- {k}: {v}" for k, v in m.items()]
     lines += [
         "",
         "## Versions",
@@ -178,6 +179,32 @@ def provenance(
     lines += ["", "Installed when the report was written (not recorded per run):", ""]
     lines += [f"- {k} {v}" for k, v in others.items()]
     return "\n".join(lines) + "\n"
+
+
+def machines_lines(runs: list[RunRecord]) -> list[str]:
+    """The machines the runs recorded, with their runs, and the tasks whose runs span more than one."""
+    from harness.execution import machine
+
+    lines = [f"- {name}: {n} runs" for name, n in machine.tally(r.task_info for r in runs)]
+    per_task: dict[str, set[str]] = {}
+    for r in runs:
+        per_task.setdefault(r.task, set()).add(machine.label(machine.of_run(r.task_info)))
+    mixed = sorted(t for t, names in per_task.items() if len(names) > 1)
+    if mixed:
+        lines += [
+            "",
+            f"Tasks whose runs span more than one machine (a budget buys different work on each): "
+            f"{', '.join(mixed)}",
+        ]
+    return lines or ["- (no runs)"]
+
+
+def made_on(runs: list[RunRecord]) -> str:
+    """The machine of the README's headline: the one the runs ran on, or how many there were."""
+    from harness.execution import machine
+
+    machines = machine.tally(r.task_info for r in runs)
+    return machines[0][0] if len(machines) == 1 else f"{len(machines)} machines"
 
 
 def headline(summary: Path) -> str:
@@ -328,8 +355,8 @@ def main(argv: list[str] | None = None) -> int:
     libs = ", ".join(f"{k} {v}" for k, v in recorded_versions(runs).items() if k != "java") or "no runs"
     block = "\n".join(
         [
-            f"Run {made} with `python benchmarks/publish.py` on {m['cpu']}, {m['memory']}, "
-            f"Python {m['python']}, {libs} (all versions, the commands and the machine in "
+            f"Run {made} with `python benchmarks/publish.py` on {made_on(runs)}, "
+            f"Python {m['python']}, {libs} (all versions, the commands and the machines in "
             f"[provenance](results/published/provenance.md)); full tables in "
             f"[results/published/summary.md](results/published/summary.md).",
             "",

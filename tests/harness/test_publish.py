@@ -66,6 +66,11 @@ def test_report_only_writes_the_reports_provenance_and_readme_headline(tmp_path:
     recorded = prov.split("Recorded by the runs")[1].split("Installed when")[0]
     assert re.search(r"^- lightgbm \d", recorded, re.M), prov  # what the runs used, from the store
     assert "runs from " in prov and ", 6 runs" in prov
+    from harness.execution import machine
+
+    here = machine.label(machine.describe())  # recorded by each run where it ran
+    assert f"## Machines\n\n- {here}: 6 runs\n" in prov, prov
+    assert "span more than one machine" not in prov
     text = readme.read_text()
     assert text.startswith("# x\n\nbefore\n<!-- results:start -->\n") and text.endswith(
         "<!-- results:end -->\nafter\n"
@@ -77,7 +82,9 @@ def test_report_only_writes_the_reports_provenance_and_readme_headline(tmp_path:
     assert re.search(r"!\[[^\]]*critical[^\]]*\]\(results/published/[^)]+\.png\)", text, re.I), text
     assert "Elo 95 % interval" in text, text
     assert re.search(r"^\| *adapter *\| *vs (default|random) *\| *vs (default|random)", text, re.M), text
-    assert re.search(r"Run \d{4}-\d\d-\d\d with `python benchmarks/publish.py`", text), text
+    assert re.search(
+        r"Run \d{4}-\d\d-\d\d with `python benchmarks/publish.py` on " + re.escape(here), text
+    ), text
 
 
 def test_the_store_is_archived_and_a_fresh_clone_resumes_from_the_archive(tmp_path: Path) -> None:
