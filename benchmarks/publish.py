@@ -183,7 +183,7 @@ def provenance(
 
 def machines_lines(runs: list[RunRecord]) -> list[str]:
     """The machines the runs recorded, with their runs, and the tasks whose runs span more than one."""
-    from harness.execution import machine
+    from harness import machine
 
     lines = [f"- {name}: {n} runs" for name, n in machine.tally(r.task_info for r in runs)]
     per_task: dict[str, set[str]] = {}
@@ -201,7 +201,7 @@ def machines_lines(runs: list[RunRecord]) -> list[str]:
 
 def made_on(runs: list[RunRecord]) -> str:
     """The machine of the README's headline: the one the runs ran on, or how many there were."""
-    from harness.execution import machine
+    from harness import machine
 
     machines = machine.tally(r.task_info for r in runs)
     return machines[0][0] if len(machines) == 1 else f"{len(machines)} machines"

@@ -11,7 +11,8 @@ Map of the package (what calls what, top down):
 - ``fingerprint`` hashes what a run ran on (data, split, settings, adapter versions), ``resume``
   decides from it which jobs are done and refuses a store whose task data changed; ``leakage`` flags
   a test score its own valid score cannot explain; ``sweep`` removes the temp directories of
-  harness processes that died.
+  harness processes that died; ``machine`` describes the machine a run ran on (recorded by the
+  executors, shown by the reports where runs of several machines meet).
 - ``execution/`` runs jobs: the sandboxed child and its parent (``sandbox``, ``child``,
   ``proctree``), the file exchange between them (``protocol``), the CPU and energy a run's fit used
   (``cpu_use`` with ``cgroup``, ``energy``), core leases (``cores``), the bubblewrap sandbox of

@@ -10,7 +10,6 @@
   imported: ``forkserver_process``) or spawned, and hands the sandbox one handle for both.
 - ``cpu_use``: the CPU a run's tree used during fit (``cgroup``: a cgroup per run where the machine
   allows, else the tree sampled) and ``energy``: the processors' energy from RAPL, where it exists.
-- ``machine``: the processor, CPUs and memory of the machine a run ran on, recorded with each run.
 - ``cores``: core leases machine-wide (a lock file per core), shared by every executor.
 - Executors, one interface (``base.Executor``): ``local_executor`` (threads on this machine,
   packed by cores) and ``dask_executor`` (a Dask cluster) with ``dask_worker``, what runs on a

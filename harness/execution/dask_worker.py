@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.execution import machine
+from harness import machine
 from harness.execution.cores import Cancelled, leased_cores
 
 log = logging.getLogger(__name__)

@@ -27,8 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Generic, TypeVar, cast
 
+from harness import machine
 from harness.errors import HarnessError
-from harness.execution import machine
 from harness.execution.base import ExecJob, Executor, Outcome, StartCallback
 from harness.execution.cores import Cancelled, allowed_cores, leased_cores
 from harness.execution.forkserver import ForkServer, serving

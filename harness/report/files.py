@@ -16,8 +16,7 @@ import re
 import time
 from pathlib import Path
 
-from harness import fingerprint, leakage
-from harness.execution import machine
+from harness import fingerprint, leakage, machine
 from harness.report import crossplots
 from harness.report.analysis import Plot, TaskAnalysis
 from harness.report.crosstask import CrossTask, cross_task, tops

@@ -18,8 +18,7 @@ from typing import Any
 from tabulate import tabulate
 
 from adapters.base import SEARCH_EXHAUSTED
-from harness import leakage
-from harness.execution import machine
+from harness import leakage, machine
 from harness.fingerprint import board_groups
 from harness.report import stats
 from harness.store import RunRecord

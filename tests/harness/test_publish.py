@@ -66,7 +66,7 @@ def test_report_only_writes_the_reports_provenance_and_readme_headline(tmp_path:
     recorded = prov.split("Recorded by the runs")[1].split("Installed when")[0]
     assert re.search(r"^- lightgbm \d", recorded, re.M), prov  # what the runs used, from the store
     assert "runs from " in prov and ", 6 runs" in prov
-    from harness.execution import machine
+    from harness import machine
 
     here = machine.label(machine.describe())  # recorded by each run where it ran
     assert f"## Machines\n\n- {here}: 6 runs\n" in prov, prov

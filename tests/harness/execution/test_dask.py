@@ -23,8 +23,9 @@ from typing import Any, TypeVar
 import psutil
 import pytest
 
+from harness import machine
 from harness.cli import main
-from harness.execution import machine, protocol
+from harness.execution import protocol
 from harness.execution.cores import Cancelled, leased_cores
 from harness.execution.dask_worker import ensure_data
 from harness.execution.forkserver import SERVER_MODULE

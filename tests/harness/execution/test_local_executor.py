@@ -13,9 +13,9 @@ from pathlib import Path
 import psutil
 import pytest
 
+from harness import machine
 from harness.cli import main
 from harness.errors import HarnessError
-from harness.execution import machine
 from harness.execution.cores import leased_cores
 from harness.execution.local_executor import CorePacker, _Running, allowed_cores, core_pool
 from harness.store import Store

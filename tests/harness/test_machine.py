@@ -1,4 +1,4 @@
-"""The machine each run records: read where it ran, shown where runs of several machines meet."""
+"""harness.machine: the machine each run records, read where it ran, shown where runs of several machines meet."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 import re
 from pathlib import Path
 
-from harness.execution import machine
+from harness import machine
 from harness.report.leaderboard import header
 from tests.harness.report.conftest import run_record
 
