@@ -6,8 +6,10 @@
 Runs the harness CLI (resumable: run it again to finish an interrupted benchmark), then prints one row
 per adapter and budget of the runs asked for (``--also DIR`` adds the same runs from another store,
 e.g. ``--also results/published`` for those the published benchmark made with the same settings):
-fit / budget (median, lowest, worst), start-up seconds (median), runs killed at the hard deadline,
-failures, and the mean test score per task. Targets (issue 19): median >= 0.97, worst <= 1.02, no kill.
+fit / budget (median, lowest, worst), CPU use during fit (median), start-up seconds (median), runs
+killed at the hard deadline, failures, and the mean test score per task (up to
+``MAX_SCORED_TASKS`` tasks; the leaderboards have the rest). ``--tasks all`` with ``--no-run`` takes
+every task of the stores, e.g. ``--no-run --out results/published --tasks all --budgets 30``. Targets (issue 19): median >= 0.97, worst <= 1.02, no kill.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from harness.store import STORE_FILE, Store  # noqa: E402
 
 ENGINES = "flaml,tpot,h2o,autokeras,autogluon"
 TUNERS = "default,manual,grid,random,halving,optuna,hyperopt,skopt"
+ALL_TASKS = "all"  # --tasks all: every task the stores hold (only with --no-run)
+MAX_SCORED_TASKS = 4  # more tasks than this: no per-task score column (it would not fit a line)
 
 
 def main() -> None:
@@ -47,6 +51,10 @@ def main() -> None:
         help="also count matching runs of the store in DIR (a run in --out wins over the same one here)",
     )
     args = ap.parse_args()
+    if args.tasks == ALL_TASKS and not args.no_run:
+        ap.error(
+            "--tasks all reads every task of existing stores: use it with --no-run, or name the tasks to run"
+        )
 
     if not args.no_run:
         cmd = [
@@ -71,21 +79,22 @@ def main() -> None:
         subprocess.run(cmd, check=True, cwd=ROOT)
     stores = [Path(args.out), *(Path(d) for d in args.also)]
     wanted = (
-        set(args.tasks.split(",")),
+        None if args.tasks == ALL_TASKS else set(args.tasks.split(",")),
         {float(b) for b in args.budgets.split(",")},
         set(args.adapters.split(",")),
     )
     print_table([d / STORE_FILE for d in stores if (d / STORE_FILE).exists()], wanted)
 
 
-def print_table(dbs: list[Path], wanted: tuple[set[str], set[float], set[str]]) -> None:
+def print_table(dbs: list[Path], wanted: tuple[set[str] | None, set[float], set[str]]) -> None:
+    """``wanted``: (tasks, or None for every task; budgets; adapters)."""
     tasks, budgets, adapters = wanted
     seen: dict[tuple, object] = {}
     for db in dbs:
         with Store(db) as store:
             for r in store.runs():
                 key = (r.task, r.adapter, r.budget_s, r.seed, r.cores)
-                if r.task in tasks and r.budget_s in budgets and r.adapter in adapters:
+                if (tasks is None or r.task in tasks) and r.budget_s in budgets and r.adapter in adapters:
                     seen.setdefault(key, r)
     groups = defaultdict(list)
     for r in seen.values():
@@ -94,6 +103,7 @@ def print_table(dbs: list[Path], wanted: tuple[set[str], set[float], set[str]]) 
     for (adapter, budget), rs in sorted(groups.items()):
         ratios = [r.overrun for r in rs if r.overrun is not None]
         starts = [r.startup_s for r in rs if r.startup_s is not None]
+        uses = [r.cpu_use for r in rs if r.cpu_use is not None]
         scores = defaultdict(list)
         for r in rs:
             if r.test_score is not None:
@@ -106,10 +116,13 @@ def print_table(dbs: list[Path], wanted: tuple[set[str], set[float], set[str]]) 
                 f"{statistics.median(ratios):.3f}" if ratios else "-",
                 f"{min(ratios):.3f}" if ratios else "-",
                 f"{max(ratios):.3f}" if ratios else "-",
+                f"{statistics.median(uses):.2f}" if uses else "-",
                 f"{statistics.median(starts):.1f}" if starts else "-",
                 sum(r.status == "timeout" for r in rs),
                 sum(r.status in ("failed", "memory") for r in rs),
-                "; ".join(f"{t} {statistics.fmean(v):.4f}" for t, v in sorted(scores.items())),
+                "; ".join(f"{t} {statistics.fmean(v):.4f}" for t, v in sorted(scores.items()))
+                if len(scores) <= MAX_SCORED_TASKS
+                else f"{len(scores)} tasks: see the leaderboards",
             ]
         )
     print(
@@ -122,11 +135,13 @@ def print_table(dbs: list[Path], wanted: tuple[set[str], set[float], set[str]]) 
                 "fit/budget median",
                 "lowest",
                 "worst",
+                "CPU use",
                 "start-up s",
                 "killed",
                 "failed",
                 "test score (mean)",
             ],
+            disable_numparse=True,  # as formatted: 0.970 stays 0.970
         )
     )
 
