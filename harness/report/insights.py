@@ -106,7 +106,10 @@ def fairness(b: Board) -> str:
         (r.worst_overrun, r.adapter) for r in b.rows if r.worst_overrun is not None and r.worst_overrun > 1.0
     ]
     for ratio, adapter in sorted(over, reverse=True):
-        parts.append(f"{adapter} ran up to {ratio - 1:.0%} over its budget")
+        # in seconds too: a whole-percent share hides the small overruns (0.4 s of 30 s is "0%")
+        parts.append(
+            f"{adapter} ran up to {(ratio - 1) * b.budget_s:.1f} s ({ratio - 1:.1%}) over its budget"
+        )
     for r in b.rows:
         if r.killed:
             parts.append(

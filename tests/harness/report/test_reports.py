@@ -83,7 +83,7 @@ def test_synthetic_store_answers_the_questions(synthetic_store: Path) -> None:
         r"learning_rate explains most \(\d+%\) of the variation in valid accuracy of mlp on synth", board
     )
     assert "flaml failed 1 of 2 runs (RuntimeError: boom)" in board
-    assert "flaml ran up to 30% over its budget" in board
+    assert "flaml ran up to 3.0 s (30.0%) over its budget" in board
     assert "## Runs that did not finish" in board and "flaml seed 0" in board
     assert "flaml:lgbm (only 3 finished trials)" in board  # engines are analysed per learner, not mixed in
     plots = pngs(d / "plots")
