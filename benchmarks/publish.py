@@ -96,22 +96,16 @@ def shown(cmd: list[str]) -> str:
 
 
 def machine() -> dict[str, str]:
-    cpu = "unknown"
-    if Path("/proc/cpuinfo").exists():
-        m = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
-        cpu = m.group(1).strip() if m else cpu
-    mem = "unknown"
-    if Path("/proc/meminfo").exists():
-        m = re.search(r"MemTotal:\s*(\d+) kB", Path("/proc/meminfo").read_text())
-        mem = f"{int(m.group(1)) / 2**20:.1f} GiB" if m else mem
+    """The machine writing the report (the runs record their own: :func:`machines_lines`)."""
+    from harness import machine as this
+
     try:
         java = subprocess.run(["java", "-version"], capture_output=True, text=True, timeout=30).stderr
         java = java.splitlines()[0] if java else "not found"
     except (OSError, subprocess.TimeoutExpired):
         java = "not found"
     return {
-        "cpu": f"{cpu}, {os.cpu_count()} cores",
-        "memory": mem,
+        "machine": this.label(this.describe()),
         "os": platform.platform(),
         "python": platform.python_version(),
         "java": java,
