@@ -166,7 +166,9 @@ class _Watcher(threading.Thread):
         super().__init__(name="h2o-watcher", daemon=True)
         self.trials = trials
         self.cancel_at = cancel_at
-        self.cancelled = False
+        # both flags are read by fit's thread while this one may still be cancelling other jobs
+        self.cancel_sent = False  # a cancel request went out: AutoML's polling may end in any state
+        self.cancelled = False  # the JVM accepted a cancel
         self.cancelled_at: float | None = None  # time.monotonic() of the first cancel that found a job
         self.done = threading.Event()
 
@@ -196,19 +198,22 @@ class _Watcher(threading.Thread):
             logger.warning("listing H2O's jobs to cancel them failed", exc_info=True)
             return
         running = [j["key"]["name"] for j in jobs if j.get("status") in ("CREATED", "RUNNING")]
-        cancelled = False
         for key in running:
             # one job at a time: cancelling AutoML ends and removes its model jobs, so a later
-            # cancel of one of them may find no job (seen in CI), and AutoML is cancelled all the same
+            # cancel of one of them may find no job (seen in CI), and AutoML is cancelled all the same.
+            # The flags are set at once, not after the loop: AutoML's polling may end (even with
+            # "Polling finished while the job has status CANCEL_PENDING") and fit read them while
+            # the other cancels are still going out (seen in CI)
+            self.cancel_sent = True
             try:
                 h2o.api(f"POST /3/Jobs/{key}/cancel")
-                cancelled = True
             except Exception as exc:  # noqa: BLE001 - the others are still cancelled
                 logger.info("cancelling H2O job %s failed: %s", key, exc)
-        if cancelled and not self.cancelled:
-            logger.warning("H2O AutoML still running near the deadline: cancelled it")
-            self.cancelled_at = time.monotonic()
-        self.cancelled = self.cancelled or cancelled
+                continue
+            if not self.cancelled:
+                self.cancelled_at = time.monotonic()
+                self.cancelled = True
+                logger.warning("H2O AutoML still running near the deadline: cancelled it")
 
 
 class H2OAdapter(EngineAdapter):
@@ -313,7 +318,7 @@ class H2OAdapter(EngineAdapter):
             trainer.join(timeout=0.2)
         watcher.done.set()
         watcher.join(timeout=0.5)  # if it is inside a slow REST call, the final poll waits on its lock
-        if errors and not watcher.cancelled:
+        if errors and not watcher.cancel_sent:
             raise errors[0]
         if errors:  # a cancelled job may end its polling with other errors (status CANCEL_PENDING)
             logger.info("H2O AutoML after the cancel: %s: %s", type(errors[0]).__name__, errors[0])

@@ -210,7 +210,12 @@ def test_the_watcher_cancels_at_its_time_not_at_its_next_poll(monkeypatch: pytes
 def test_a_cancel_that_finds_a_vanished_job_still_cancels_automl(tmp_path: Path) -> None:
     """Cancelling AutoML ends and removes its model jobs, so a job listed a moment earlier may be
     gone when its own cancel arrives (the JVM answers "No job with key"; seen in CI). The watcher
-    must cancel the others and count the cancel, so that fit keeps the models built so far."""
+    must cancel the others and count the cancel, so that fit keeps the models built so far.
+
+    The count must show at once: AutoML's polling can end (even in an error, "Polling finished
+    while the job has status CANCEL_PENDING") and fit read it while the watcher still cancels the
+    jobs listed after AutoML (seen in CI). So the listing ends with another vanished job, and its
+    cancel records what fit would read at that moment."""
     import h2o
     from h2o.automl import H2OAutoML
     from h2o.exceptions import H2OJobCancelled
@@ -246,20 +251,26 @@ def test_a_cancel_that_finds_a_vanished_job_still_cancels_automl(tmp_path: Path)
             time.sleep(0.2)
         real_api = h2o.api
 
-        def api_listing_a_vanished_job(endpoint: str, *args: Any, **kwargs: Any) -> Any:
+        seen_by_fit: list[tuple[bool, bool]] = []  # (cancel_sent, cancelled) during the last cancel
+
+        def api_listing_vanished_jobs(endpoint: str, *args: Any, **kwargs: Any) -> Any:
+            if endpoint == "POST /3/Jobs/the_last_job_that_is_gone/cancel":
+                seen_by_fit.append((watcher.cancel_sent, watcher.cancelled))
             answer = real_api(endpoint, *args, **kwargs)
             if endpoint == "GET /3/Jobs":
-                vanished = {"key": {"name": "a_model_job_that_is_gone"}, "status": "RUNNING"}
-                answer["jobs"] = [vanished, *answer["jobs"]]
+                first = {"key": {"name": "a_model_job_that_is_gone"}, "status": "RUNNING"}
+                last = {"key": {"name": "the_last_job_that_is_gone"}, "status": "RUNNING"}
+                answer["jobs"] = [first, *answer["jobs"], last]
             return answer
 
         watcher = module._Watcher(None, cancel_at=time.monotonic())  # type: ignore[arg-type]
-        h2o.api = api_listing_a_vanished_job
+        h2o.api = api_listing_vanished_jobs
         try:
             watcher.cancel()
         finally:
             h2o.api = real_api
         trainer.join(60)
+        assert seen_by_fit == [(True, True)], "AutoML's cancel was not visible until the last job's"
         assert watcher.cancelled and watcher.cancelled_at is not None
         assert not trainer.is_alive()
         assert len(errors) == 1 and isinstance(errors[0], H2OJobCancelled), errors
