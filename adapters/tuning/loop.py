@@ -49,8 +49,10 @@ CUT_TRIAL_MIN_SHARE = 0.01
 
 def margin_s(budget_s: float) -> float:
     """Seconds kept free at the end of the budget: what a trial cut at its deadline takes past it
-    (the boosting round or batch in flight, scoring the valid rows) and returning from ``fit``; the
-    refit ends half of it before the budget. The harness stops timing ``fit`` when it returns."""
+    (the boosting round or batch in flight, scoring the valid rows: gradient boosting, whose scoring
+    grows with its trees, stops early enough to score them, see ``gbm.ScoringClock``) and returning
+    from ``fit``; the refit ends half of it before the budget. The harness stops timing ``fit`` when
+    it returns."""
     return 0.25 + 0.005 * budget_s
 
 
