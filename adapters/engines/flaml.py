@@ -10,6 +10,12 @@ Trials: FLAML writes every trial (``log_type="all"``) to a JSON-lines file in th
 a follower thread turns each line into a Trial as it is written, so trials survive a kill.
 FLAML's validation loss is converted to our metric's units (``1 - loss`` for metrics where
 higher is better, the loss itself for rmse/mae/log_loss).
+
+CatBoost: FLAML searches it when it is installed (the ``autogluon`` extra brings it). Since FLAML
+2.x (microsoft/FLAML#1364, for reproducible catboost scores) its catboost trials no longer check
+the time, so a trial on a large table ran past our hard deadline (diamonds_cut, 43,000 rows, 30 s:
+three runs killed). The adapter puts that check back (``keep_catboost_in_budget``): the search
+is FLAML's, and the budget is kept.
 """
 
 from __future__ import annotations
@@ -46,7 +52,37 @@ _FLAML_METRICS: dict[str, dict[str, str]] = {
     "mae": {"regression": "mae"},
     "r2": {"regression": "r2"},
 }
+
+
 # FLAML losses that are ``1 - score``; the others are the score itself
+def keep_catboost_in_budget() -> bool:
+    """Puts the time check back into FLAML's catboost trials: a trial stops when its next iteration
+    would pass the deadline FLAML gives it (FLAML's check before #1364). False without catboost.
+
+    FLAML's ``CatBoostEstimator.fit`` takes its callbacks from ``CatBoostEstimator._callbacks`` by
+    that name, not from the learner's class, so a learner registered with ``add_learner`` cannot
+    change them: the method itself is replaced, in the run's own process.
+    """
+    try:
+        import catboost  # noqa: F401 - FLAML searches catboost only when it imports
+    except ImportError:
+        return False
+    from flaml.automl.model import CatBoostEstimator, CatBoostResourceLimit
+
+    class CatBoostDeadline(CatBoostResourceLimit):
+        def after_iteration(self, info: Any) -> bool:
+            if not super().after_iteration(info):  # the memory check, as FLAML has it
+                return False
+            # the seconds to the second iteration, set up included, as FLAML measures them
+            return time.time() + (self._time_per_iter or 0.0) <= self.deadline
+
+    def callbacks(cls: type, start_time: float, deadline: float, free_mem_ratio: Any) -> list[Any]:
+        return [CatBoostDeadline(start_time, deadline, free_mem_ratio)]
+
+    CatBoostEstimator._callbacks = classmethod(callbacks)
+    return True
+
+
 _ONE_MINUS = {"accuracy", "roc_auc", "roc_auc_ovr", "f1", "macro_f1", "r2"}
 
 
@@ -62,7 +98,9 @@ def _our_metric(name: str) -> Any | None:
 class FlamlAdapter(EngineAdapter):
     requires = ("flaml", "lightgbm", "xgboost", "sklearn")
     extra = "flaml"
-    description = "FLAML AutoML (cost-frugal search over lgbm, xgboost, rf, extra trees, linear)"
+    description = (
+        "FLAML AutoML (cost-frugal search over lgbm, xgboost, rf, extra trees, linear; catboost if installed)"
+    )
 
     supported: ClassVar[tuple[str, ...]] = ("binary", "multiclass", "regression")
 
@@ -84,6 +122,7 @@ class FlamlAdapter(EngineAdapter):
         from flaml import AutoML  # the import (lightgbm, xgboost, sklearn) is start-up, not budget
 
         self._automl_cls = AutoML
+        keep_catboost_in_budget()
 
     def _fit(self, data: FitData, ctx: FitContext, log: TrialLogger) -> None:
         task = data.task

@@ -70,6 +70,26 @@ def test_follower_delivers_each_complete_line_once(tmp_path: Path) -> None:
     assert seen == [{"a": 1}, {"a": 2}, {"a": 3}, {"a": 4}]
 
 
+def test_flaml_catboost_learner_stops_at_its_deadline() -> None:
+    """FLAML 2.x dropped the time check of its catboost trials (microsoft/FLAML#1364); the adapter's
+    adapter puts it back, so a trial ends at the deadline FLAML gives it, with the trees so far
+    (without it, FLAML's learner builds all 20,000 here: over four minutes)."""
+    pytest.importorskip("catboost")
+    from flaml.automl.model import CatBoostEstimator
+
+    from adapters.engines.flaml import keep_catboost_in_budget
+
+    assert keep_catboost_in_budget()
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(400, 5)), columns=list("abcde"))
+    y = (X["a"] + rng.normal(size=400) > 0).astype(int).to_numpy()
+    model = CatBoostEstimator(task="binary", n_estimators=20_000, learning_rate=0.001, thread_count=1)
+    model.fit(X, y, budget=1.0)
+    iterations = len(model.model.get_evals_result()["learn"]["Logloss"])  # what ran, before shrinking
+    assert 0 < iterations < 20_000
+    assert model.predict_proba(X).shape == (400, 2)
+
+
 def test_align_proba_puts_missing_classes_at_zero() -> None:
     proba = np.array([[0.2, 0.8], [0.6, 0.4]])
     out = align_proba(proba, [0, 2], 3)
