@@ -79,7 +79,7 @@ def keep_catboost_in_budget() -> bool:
     def callbacks(cls: type, start_time: float, deadline: float, free_mem_ratio: Any) -> list[Any]:
         return [CatBoostDeadline(start_time, deadline, free_mem_ratio)]
 
-    CatBoostEstimator._callbacks = classmethod(callbacks)
+    CatBoostEstimator._callbacks = classmethod(callbacks)  # type: ignore[method-assign,assignment]
     return True
 
 
