@@ -70,7 +70,9 @@ def test_follower_delivers_each_complete_line_once(tmp_path: Path) -> None:
     assert seen == [{"a": 1}, {"a": 2}, {"a": 3}, {"a": 4}]
 
 
-def test_flaml_catboost_learner_stops_at_its_deadline() -> None:
+def test_flaml_catboost_learner_stops_at_its_deadline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """FLAML 2.x dropped the time check of its catboost trials (microsoft/FLAML#1364); the adapter's
     adapter puts it back, so a trial ends at the deadline FLAML gives it, with the trees so far
     (without it, FLAML's learner builds all 20,000 here: over four minutes)."""
@@ -80,6 +82,7 @@ def test_flaml_catboost_learner_stops_at_its_deadline() -> None:
     from adapters.engines.flaml import keep_catboost_in_budget
 
     assert keep_catboost_in_budget()
+    monkeypatch.chdir(tmp_path)  # FLAML's catboost writes its train_dir in the working directory
     rng = np.random.default_rng(0)
     X = pd.DataFrame(rng.normal(size=(400, 5)), columns=list("abcde"))
     y = (X["a"] + rng.normal(size=400) > 0).astype(int).to_numpy()
