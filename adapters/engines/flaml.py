@@ -54,7 +54,6 @@ _FLAML_METRICS: dict[str, dict[str, str]] = {
 }
 
 
-# FLAML losses that are ``1 - score``; the others are the score itself
 def keep_catboost_in_budget() -> bool:
     """Puts the time check back into FLAML's catboost trials: a trial stops when its next iteration
     would pass the deadline FLAML gives it (FLAML's check before #1364). False without catboost.
@@ -83,6 +82,7 @@ def keep_catboost_in_budget() -> bool:
     return True
 
 
+# FLAML losses that are ``1 - score``; the others are the score itself
 _ONE_MINUS = {"accuracy", "roc_auc", "roc_auc_ovr", "f1", "macro_f1", "r2"}
 
 

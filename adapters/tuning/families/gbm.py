@@ -71,8 +71,10 @@ class GbmModel(SklearnModel):
             # classifier, two passes over the trees
             passes = 2 if hasattr(self.pipeline[-1], "predict_proba") else 1
             self._scoring = ScoringClock(self.pipeline[:-1], valid[0], passes)
-        super().fit(X, y, deadline=deadline)
-        self._scoring = None
+        try:
+            super().fit(X, y, deadline=deadline)
+        finally:
+            self._scoring = None
         estimator = self.pipeline[-1]
         self.trained_share = estimator.booster_.current_iteration() / max(1, estimator.n_estimators)
         return self
