@@ -12,8 +12,13 @@ then tasks where a remaining adapter has no score are dropped; both are named in
 - The post-hoc test is the Wilcoxon signed-rank test on each pair of adapters over tasks, with Holm's
   correction over all pairs (the Holm step of :mod:`harness.report.stats`). It is the recommendation
   of Benavoli et al. (2016) over the Nemenyi test: a mean-rank test's verdict on two adapters depends on
-  which other adapters are in the comparison, the Wilcoxon test's does not, and with more than about
-  10 tasks it has more power. A pair counts as significant only when the Friedman test rejects first.
+  the ranks of every other adapter in the comparison, and with more than about 10 tasks the Wilcoxon
+  test has more power. A pair counts as significant only when the Friedman test rejects first.
+- The signed-rank test ranks the sizes of the differences across tasks, so they must be commensurable
+  (Demšar 2006): an RMSE in dollars and an accuracy are not. Each task's scores are therefore scaled
+  first, 0 = the task's worst compared adapter and 1 = its best (:func:`scaled`), the normalisation
+  of Auto-sklearn 2.0 and TabRepo, which no single adapter can push out of [0, 1]. The power analysis
+  uses the same scale.
 - The win rate of i over j is the share of tasks where i's score is better (a tie counts half).
 - Elo ratings (:mod:`harness.report.elo`) and the power of the design (:mod:`harness.report.power`).
 """
@@ -43,7 +48,8 @@ POSTHOC = (
 WHY_POSTHOC = (
     "Why Wilcoxon and Holm rather than Nemenyi: with more than about 10 tasks it is the usual "
     "recommendation (Benavoli et al. 2016), as it has more power and its verdict on a pair does not "
-    "depend on which other adapters were run."
+    "depend on the other adapters' ranks. Each task's scores are first scaled from its worst adapter "
+    "(0) to its best (1), so that tasks measured in different units weigh alike."
 )
 
 
@@ -136,6 +142,15 @@ def _oriented(tables: list[TaskScores], adapters: list[str]) -> np.ndarray:
     return np.array(rows, dtype=float).reshape(len(tables), len(adapters))
 
 
+def scaled(oriented: np.ndarray) -> np.ndarray:
+    """Each task's (row's) scores on one scale: 0 = its worst adapter, 1 = its best; 0 where all tie."""
+    if not oriented.size:
+        return oriented.copy()
+    low = oriented.min(axis=1, keepdims=True)
+    span = oriented.max(axis=1, keepdims=True) - low
+    return np.divide(oriented - low, span, out=np.zeros_like(oriented), where=span > 0)
+
+
 def friedman(oriented: np.ndarray) -> tuple[float, float] | None:
     """Friedman's chi-squared and p over tasks (rows) for adapters (columns); None below 3 x 2."""
     from scipy.stats import friedmanchisquare
@@ -185,19 +200,23 @@ def _pairs(oriented: np.ndarray, adapters: list[str], gate: bool) -> list[PairTe
     ]
 
 
-def _normalised_diffs(tables: list[TaskScores], first: str, second: str) -> list[list[float]]:
-    """Per task, the per-seed differences of normalised score (0 = default, 1 = the task's best)."""
+def _scaled_diffs(
+    tables: list[TaskScores], adapters: list[str], first: str, second: str
+) -> list[list[float]]:
+    """Per task, the per-seed differences first - second on the scale of :func:`scaled`.
+
+    A task's scale is the spread of the compared ``adapters``' mean scores there; a task where they all
+    tie has no scale and is left out.
+    """
     out = []
     for t in tables:
         means = t.means()
-        base = means.get(DEFAULT_ADAPTER)
-        if base is None:
+        span = max(means[a] for a in adapters) - min(means[a] for a in adapters)
+        if span == 0:
             continue
-        best = (max if t.greater_is_better else min)(means.values())
-        if best == base:  # the normalised score is undefined on this task
-            continue
+        sign = 1.0 if t.greater_is_better else -1.0
         a, b = t.cells[first].scores, t.cells[second].scores
-        out.append([(a[s] - b[s]) / (best - base) for s in sorted(set(a) & set(b))])
+        out.append([sign * (a[s] - b[s]) / span for s in sorted(set(a) & set(b))])
     return out
 
 
@@ -228,7 +247,7 @@ def cross_task(
         order,
         ranks,
         fr,
-        _pairs(oriented, order, fr is None or fr[1] < ALPHA),
+        _pairs(scaled(oriented), order, fr is None or fr[1] < ALPHA),
         elo_mod.games(oriented).mean(axis=0) if used else np.zeros((len(order), len(order))),
         {a: counts(used, a) for a in everyone},
         {a: counts(tables, a) for a in everyone},
@@ -237,7 +256,7 @@ def cross_task(
     )
     if deep and len(used) >= 2 and len(order) >= 2:
         ct.elo = elo_mod.elo(oriented, order, anchor=DEFAULT_ADAPTER)
-        diffs = _normalised_diffs(used, order[0], order[1])
+        diffs = _scaled_diffs(used, order, order[0], order[1])
         folds = all(b.repetition == "fold" for b in boards if b.task in ct.tasks)
         ct.power = power_mod.analyse(order[0], order[1], diffs, len(ct.pairs), "fold" if folds else "seed")
     log.debug("across %d tasks at %g s (%s): %s", len(used), budget_s, policy, order)

@@ -1,15 +1,17 @@
 """How much a design can detect: the smallest difference two adapters must have to be told apart.
 
 The question is about two adapters across tasks, so the unit is a task: on each task the paired
-difference of their normalised scores, averaged over the seeds (or folds) both have. The test is
-taken to be a two-sided paired t-test over tasks (the Wilcoxon signed-rank test used for the answer
-has an asymptotic efficiency of about 0.95 of it under normal data); its power is computed exactly
-from the noncentral t distribution. Two things keep the numbers on the safe side of the test the
-report really runs: the level is ``alpha / m`` for m pairs of adapters (the strictest step of Holm's
-correction), and no design counts as able to separate two adapters with fewer tasks than the
-Wilcoxon test needs to reach that level at all (all n tasks won gives p = 2 / 2^n).
+difference of their scaled scores (0 = the task's worst compared adapter, 1 = its best; the scale
+the post-hoc test uses, :func:`harness.report.crosstask.scaled`), averaged over the seeds (or folds)
+both have. The test is taken to be a two-sided paired t-test over tasks (the Wilcoxon signed-rank
+test used for the answer has an asymptotic efficiency of about 0.95 of it under normal data); its
+power is computed exactly from the noncentral t distribution. Two things keep the numbers on the
+safe side of the test the report really runs: the level is ``alpha / m`` for m pairs of adapters
+(the strictest step of Holm's correction), and no design counts as able to separate two adapters
+with fewer tasks than the Wilcoxon test needs to reach that level at all (all n tasks won gives
+p = 2 / 2^n).
 
-- The detectable difference at this design: the difference in mean normalised score that T tasks at
+- The detectable difference at this design: the difference in mean scaled score that T tasks at
   the observed spread (the standard deviation of the per-task differences) find with 80 % power.
 - The tasks needed: the smallest T that finds the observed difference with 80 % power.
 
@@ -87,11 +89,11 @@ class Power:
     second: str
     alpha: float  # the level the power is computed at (alpha / pairs)
     pairs: int  # the pairs of adapters the correction is over
-    tasks: int  # tasks with a normalised difference
+    tasks: int  # tasks with a scaled difference
     seeds: float  # seeds (or folds) per task, harmonic mean
-    diff: float  # observed mean difference, first - second (normalised score)
+    diff: float  # observed mean difference, first - second (scaled score)
     sd: float  # standard deviation of the per-task mean differences
-    detectable: float | None  # smallest difference detectable at this design, normalised score units
+    detectable: float | None  # smallest difference detectable at this design, scaled score units
     needed: int | None  # tasks needed to detect ``diff`` at this spread and these seeds
     var_task: float | None  # variance components of a per-task difference (None with one seed)
     var_seed: float | None
@@ -102,7 +104,7 @@ class Power:
 def analyse(
     first: str, second: str, diffs: list[list[float]], pairs: int = 1, unit: str = "seed"
 ) -> Power | None:
-    """``diffs[t]``: the paired differences (first - second) of normalised score on task t, per seed.
+    """``diffs[t]``: the paired differences (first - second) of scaled score on task t, per seed.
 
     ``pairs``: how many pairs of adapters are tested (the level is ``ALPHA / pairs``). None with fewer
     than 2 tasks.
@@ -146,15 +148,18 @@ def sentence(p: Power) -> str:
     """The power analysis in one sentence a person can act on."""
     reps = f"{p.seeds:.3g} {p.unit}{'s' if p.seeds != 1 else ''}"
     level = f"alpha = {ALPHA:g}" + (f" / {p.pairs} pairs" if p.pairs > 1 else "")
-    spread = f"the observed spread (SD {p.sd:.3g} of the per-task difference in normalised score)"
+    spread = (
+        f"the observed spread (SD {p.sd:.3g} of the per-task difference in scaled score, "
+        f"0 = a task's worst adapter, 1 = its best)"
+    )
     if p.detectable is None:
         can = (
-            f"no difference in mean normalised score between {p.first} and {p.second} can be detected: "
+            f"no difference in mean scaled score between {p.first} and {p.second} can be detected: "
             f"the Wilcoxon test needs at least {wilcoxon_floor(p.alpha)} tasks to reach {level}"
         )
     else:
         can = (
-            f"this design detects a difference of {p.detectable:.3g} in mean normalised score between "
+            f"this design detects a difference of {p.detectable:.3g} in mean scaled score between "
             f"{p.first} and {p.second} at 80 % power ({level})"
         )
     head = (

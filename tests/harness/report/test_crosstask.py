@@ -19,6 +19,7 @@ from harness.report.crosstask import (
     complete_blocks,
     cross_task,
     friedman,
+    scaled,
     unjoined,
     wilcoxon_p,
 )
@@ -110,6 +111,34 @@ def test_holm_corrected_pairs_by_hand() -> None:
     assert {(p.a, p.b) for p in ct.significant()} == {("A", "B"), ("A", "C")}
     assert ct.cliques() == [["B", "C"]]
     assert ct.winrate[0, 1] == 1.0 and ct.winrate[1, 2] == pytest.approx(6 / 8)
+
+
+def test_pair_tests_and_power_do_not_depend_on_a_tasks_units() -> None:
+    # the table above, with one task's scores in units 1000 times larger (dollars against thousands):
+    # on raw differences that task would hold the largest rank of every pair; scaled, nothing changes
+    table = {f"t{i}": list(row) for i, row in enumerate(TABLE_8X3)}
+    louder = dict(table, t0=[1000 * x for x in table["t0"]])
+    ct, ct_louder = (cross_task(10.0, boards(t, ["A", "B", "C"])) for t in (table, louder))
+    assert [(p.a, p.b, p.p) for p in ct_louder.pairs] == [(p.a, p.b, pytest.approx(p.p)) for p in ct.pairs]
+    assert ct.power is not None and ct_louder.power is not None
+    assert ct_louder.power.diff == pytest.approx(ct.power.diff)
+    assert ct_louder.power.sd == pytest.approx(ct.power.sd)
+
+
+def test_scaled_scores_run_from_each_tasks_worst_to_its_best() -> None:
+    oriented = np.array([[0.9, 0.8, 0.7], [-30.0, -10.0, -20.0], [0.5, 0.5, 0.5]])
+    assert scaled(oriented) == pytest.approx(np.array([[1.0, 0.5, 0.0], [0.0, 1.0, 0.5], [0.0, 0.0, 0.0]]))
+
+
+def test_power_is_bounded_when_the_default_is_almost_the_best() -> None:
+    # on t0 the default is 0.001 behind the best and C is far behind: a normalisation by the gap
+    # from the default to the best would make A - C there 201; scaled, it stays within 1
+    rows = [[0.90, 0.85, 0.80], [0.80, 0.75, 0.70], [0.70, 0.68, 0.60], [0.95, 0.90, 0.85]]
+    table = {f"t{i}": r for i, r in enumerate(rows)}
+    table["t0"] = [0.901, 0.70, 0.900]
+    ct = cross_task(10.0, boards(table, ["A", "C", "default"]))
+    assert ct.power is not None and (ct.power.first, ct.power.second) == ("A", "C")
+    assert all(abs(d) <= 1 for d in (ct.power.diff, ct.power.sd))
 
 
 # --- Elo ---
