@@ -21,8 +21,10 @@ from harness.report.impute import DEFAULT_POLICY, DESCRIBE, Cell, impute, impute
 from harness.report.insights import names
 from harness.report.leaderboard import Board
 
+# The median, not the mean: where the default is within a hair of the best, one adapter's ratio on
+# that task can be -20 and would outweigh every other task in a mean.
 NORMALISED = (
-    "normalised score: 0 = the default adapter, 1 = the best adapter on that task, averaged over tasks"
+    "normalised score: 0 = the default adapter, 1 = the best adapter on that task; the median over tasks"
 )
 
 CPU_NOTE = (
@@ -56,8 +58,8 @@ class AdapterSummary:
         return statistics.fmean(self.ranks) if self.ranks else None
 
     @property
-    def avg_normalised(self) -> float | None:
-        return statistics.fmean(self.normalised) if self.normalised else None
+    def median_normalised(self) -> float | None:
+        return statistics.median(self.normalised) if self.normalised else None
 
     @property
     def cpu_use(self) -> float | None:
@@ -152,7 +154,7 @@ def table_rows(s: BudgetSummary) -> tuple[list[str], list[list]]:
             _f(a.avg_rank),
             f"{a.wins}/{n}",
             f"{a.top_group}/{n}",
-            _f(a.avg_normalised) + (f" ({len(a.normalised)} tasks)" if 0 < len(a.normalised) < n else ""),
+            _f(a.median_normalised) + (f" ({len(a.normalised)} tasks)" if 0 < len(a.normalised) < n else ""),
             len(a.ranks),
             f"{a.not_ok}/{a.runs}",
             _f(a.cpu_use),
@@ -170,9 +172,9 @@ def summary_insights(summaries: list[BudgetSummary]) -> list[str]:
             continue
         lead = s.adapters[0]
         n = len(s.tasks)
-        norm = lead.avg_normalised
+        norm = lead.median_normalised
         gap = (
-            f", and closes {norm:.0%} of the gap between the default and the best adapter on average"
+            f", and closes {norm:.0%} of the gap between the default and the best adapter on the median task"
             if norm is not None and lead.adapter != "default"
             else ""
         )
@@ -194,7 +196,7 @@ def summary_insights(summaries: list[BudgetSummary]) -> list[str]:
         if s.undefined_norm:
             out.append(
                 f"On {names(s.undefined_norm)} the default adapter was the best, so the normalised score is "
-                "undefined there and left out of the average."
+                "undefined there and left out of its median."
             )
     if len(summaries) > 1:
         picks = [f"{s.budget_s:g} s: {s.adapters[0].adapter}" for s in summaries if s.adapters]
