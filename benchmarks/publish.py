@@ -311,8 +311,7 @@ def main(argv: list[str] | None = None) -> int:
 
     left_out: dict[str, str] = {}
     commands: list[str] = []
-    if not args.report_only:
-        restore_store(out)
+    restore_store(out)  # a fresh clone has only the archive, for a run or a report alike
     for tasks, budget in parts():
         keep = []
         for t in tasks:

@@ -108,6 +108,25 @@ def test_the_store_is_archived_and_a_fresh_clone_resumes_from_the_archive(tmp_pa
     assert sorted(p.name for p in out.iterdir() if "harness.db" in p.name) == ["harness.db", "harness.db.gz"]
 
 
+def test_report_only_in_a_fresh_clone_renders_from_the_archive(tmp_path: Path) -> None:
+    # a clone has the committed harness.db.gz and no harness.db: --report-only unpacks it first
+    from harness.store import STORE_FILE
+
+    out = tmp_path / "published"
+    run = harness_cmd(
+        "--task", "wine", "--budget", "2", "--adapters", "default", "--out", str(out), "--quiet"
+    )
+    subprocess.run(run, check=True, cwd=ROOT, timeout=300)
+    publish = load_publish()
+    publish.archive_store(out)
+    (out / STORE_FILE).unlink()
+    (out / "summary.md").unlink()
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- results:start -->\n<!-- results:end -->\n")
+    assert publish.main(["--report-only", "--out", str(out), "--readme", str(readme)]) == 0
+    assert (out / STORE_FILE).is_file() and "wine" in (out / "summary.md").read_text()
+
+
 def test_a_readme_without_the_markers_is_one_clear_error(tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text("# nothing to replace\n")
