@@ -142,12 +142,19 @@ def _oriented(tables: list[TaskScores], adapters: list[str]) -> np.ndarray:
     return np.array(rows, dtype=float).reshape(len(tables), len(adapters))
 
 
+def spans(oriented: np.ndarray) -> np.ndarray:
+    """Per task (row), its best score minus its worst: the unit of :func:`scaled` (0 where all tie)."""
+    if not oriented.size:
+        return np.zeros(oriented.shape[0])
+    return oriented.max(axis=1) - oriented.min(axis=1)
+
+
 def scaled(oriented: np.ndarray) -> np.ndarray:
     """Each task's (row's) scores on one scale: 0 = its worst adapter, 1 = its best; 0 where all tie."""
     if not oriented.size:
         return oriented.copy()
+    span = spans(oriented)[:, None]
     low = oriented.min(axis=1, keepdims=True)
-    span = oriented.max(axis=1, keepdims=True) - low
     return np.divide(oriented - low, span, out=np.zeros_like(oriented), where=span > 0)
 
 
@@ -200,23 +207,18 @@ def _pairs(oriented: np.ndarray, adapters: list[str], gate: bool) -> list[PairTe
     ]
 
 
-def _scaled_diffs(
-    tables: list[TaskScores], adapters: list[str], first: str, second: str
-) -> list[list[float]]:
+def _scaled_diffs(tables: list[TaskScores], span: np.ndarray, first: str, second: str) -> list[list[float]]:
     """Per task, the per-seed differences first - second on the scale of :func:`scaled`.
 
-    A task's scale is the spread of the compared ``adapters``' mean scores there; a task where they all
-    tie has no scale and is left out.
+    ``span[t]``: task t's unit (:func:`spans`); a task where every adapter ties has none and is left out.
     """
     out = []
-    for t in tables:
-        means = t.means()
-        span = max(means[a] for a in adapters) - min(means[a] for a in adapters)
-        if span == 0:
+    for t, unit in zip(tables, span, strict=True):
+        if unit == 0:
             continue
         sign = 1.0 if t.greater_is_better else -1.0
         a, b = t.cells[first].scores, t.cells[second].scores
-        out.append([sign * (a[s] - b[s]) / span for s in sorted(set(a) & set(b))])
+        out.append([sign * (a[s] - b[s]) / unit for s in sorted(set(a) & set(b))])
     return out
 
 
@@ -256,7 +258,7 @@ def cross_task(
     )
     if deep and len(used) >= 2 and len(order) >= 2:
         ct.elo = elo_mod.elo(oriented, order, anchor=DEFAULT_ADAPTER)
-        diffs = _scaled_diffs(used, order, order[0], order[1])
+        diffs = _scaled_diffs(used, spans(oriented), order[0], order[1])
         folds = all(b.repetition == "fold" for b in boards if b.task in ct.tasks)
         ct.power = power_mod.analyse(order[0], order[1], diffs, len(ct.pairs), "fold" if folds else "seed")
     log.debug("across %d tasks at %g s (%s): %s", len(used), budget_s, policy, order)
