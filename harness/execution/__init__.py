@@ -7,7 +7,8 @@
   ``child`` (``python -m harness.execution.child RUN_DIR``: fit and predict in the child);
   ``proctree`` finds and kills a sandbox's process tree; ``launch`` starts the child, forked by
   ``forkserver`` (a process per executor, per Dask worker, with numpy, pandas and scikit-learn
-  imported: ``forkserver_process``) or spawned, and hands the sandbox one handle for both.
+  imported: ``forkserver_process``) or spawned, and hands the sandbox one handle for both;
+  ``environment``: the variables a run's processes carry (imports nothing heavy).
 - ``cpu_use``: the CPU a run's tree used during fit (``cgroup``: a cgroup per run where the machine
   allows, else the tree sampled) and ``energy``: the processors' energy from RAPL, where it exists.
 - ``cores``: core leases machine-wide (a lock file per core), shared by every executor.

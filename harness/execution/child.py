@@ -33,9 +33,10 @@ def _watch_parent(parent: int) -> None:
         while True:
             time.sleep(0.5)
             if os.getppid() != parent:
-                from harness.execution.proctree import MARKER_VAR, marked_processes
+                from harness.execution import environment
+                from harness.execution.proctree import marked_processes
 
-                marker = os.environ.get(MARKER_VAR)
+                marker = os.environ.get(environment.MARKER_VAR)
                 if marker:
                     for p in marked_processes(marker):
                         if p.pid != os.getpid():
@@ -55,9 +56,9 @@ def run(run_dir: Path) -> int:
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    from harness.execution import cpu_use, protocol
+    from harness.execution import cpu_use, environment, protocol
 
-    _watch_parent(int(os.environ.get(protocol.PARENT_PID_VAR) or os.getppid()))
+    _watch_parent(int(os.environ.get(environment.PARENT_PID_VAR) or os.getppid()))
     import numpy as np
 
     from adapters.base import FitContext, TaskNotSupported, Trial
@@ -103,7 +104,7 @@ def run(run_dir: Path) -> int:
                 trial.elapsed_s = time.monotonic() - ctx.fit_start
             trials.write(trial)
 
-        counter = os.environ.get(protocol.CPU_COUNTER_VAR)
+        counter = os.environ.get(environment.CPU_COUNTER_VAR)
         protocol.emit(
             run_dir, protocol.FIT_START, startup_s=startup_s, **{protocol.CPU: cpu_use.reading(counter)}
         )

@@ -142,7 +142,8 @@ def run_remote(job: dict[str, Any], data_name: str, job_key: str, prior_deaths: 
 def _run_sandbox(job: dict[str, Any], cancelled: Callable[[], bool], info: dict[str, Any]) -> dict[str, Any]:
     """Run the job in its sandbox from this thread; kill the sandbox if the task is cancelled."""
     from harness.execution import forkserver, protocol
-    from harness.execution.sandbox import child_env, run_in_sandbox
+    from harness.execution.environment import child_env
+    from harness.execution.sandbox import run_in_sandbox
 
     run_dir = Path(tempfile.mkdtemp(prefix="harness-job-", dir=_mkdir(cache_root() / "runs")))
     log_path = run_dir / "job.log"

@@ -25,8 +25,13 @@ Why forking is safe here:
 What differs from a spawned child: ``/proc/PID/environ`` of the child itself shows the server's
 environment, not the run's (the processes it starts do carry the run's marker), and every child shares
 the server's hash seed. ``--isolate`` runs keep the spawned path (bubblewrap). ``HARNESS_FORKSERVER=0``
-turns the server off; while the server still imports, runs are spawned (they import no more than it
-has left to); a server that cannot start or dies is logged once and runs are spawned.
+turns the server off; a server that cannot start or dies is logged once and runs are spawned.
+
+When: the local executor starts a server when a slot will run more than one job, and spawns the
+runs that come while it still imports. A command (``python -m harness``, ``harness.run``) whose
+driver has yet to import pandas and scikit-learn starts one ahead (:func:`start_ahead`): it imports
+beside the driver, on another core, and the executor uses it even for one job per slot, waiting for
+it, since it is further on than a spawned child would be.
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.execution import forkserver_process as server_side
-from harness.execution.protocol import THREAD_VARS
+from harness.execution.environment import THREAD_VARS
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +66,17 @@ REPLY_TIMEOUT_S = 10.0  # a fork
 class ForkServer:
     """The parent's handle on one server process; thread-safe (one request at a time)."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], wait_for_imports: bool = False) -> None:
         self._lock = threading.Lock()
         self._buf = b""
         self._exits: dict[int, tuple[int | None, float]] = {}
         self.broken: str | None = None  # why the server cannot fork (then runs are spawned)
         self._ready = False
+        self._forked = 0
         self._started = time.monotonic()
+        # a server started ahead of the driver's imports is waited for: it is further on than a spawned
+        # child would be (the same imports, begun earlier)
+        self.wait_for_imports = wait_for_imports
         self._proc = subprocess.Popen(
             [sys.executable, "-m", SERVER_MODULE],
             stdin=subprocess.PIPE,
@@ -84,10 +93,11 @@ class ForkServer:
     def fork(self, run_dir: Path, log_path: Path, env: dict[str, str]) -> int | None:
         """The pid of a new child running ``run_dir`` with ``env``, or None: spawn it instead.
 
-        While the server still imports, runs are spawned rather than kept waiting: a spawned child
-        imports no more than the server has left to, so the first runs lose nothing."""
+        While a server started with the executor still imports, runs are spawned rather than kept
+        waiting: the child's imports and the server's then run side by side, begun at the same time.
+        One started ahead (``wait_for_imports``) is waited for."""
         with self._lock:
-            if not self._ready_now(0.0):
+            if not self._ready_now(READY_TIMEOUT_S if self.wait_for_imports else 0.0):
                 return None
             try:
                 assert self._proc.stdin is not None
@@ -100,6 +110,7 @@ class ForkServer:
             if msg is None or server_side.FORKED not in msg:
                 self._fail((msg or {}).get(server_side.ERROR) or "it did not answer")
                 return None
+            self._forked += 1
             return int(msg[server_side.FORKED])
 
     def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> bool:
@@ -112,6 +123,9 @@ class ForkServer:
             msg = self._next((server_side.READY, server_side.ERROR), timeout)
             if msg is not None and server_side.READY in msg:
                 self._ready = True
+                log.debug(
+                    "the fork server is ready, %.2f s after its start", time.monotonic() - self._started
+                )
             elif msg is not None or time.monotonic() - self._started > READY_TIMEOUT_S:
                 self._fail((msg or {}).get(server_side.ERROR) or f"it did not start in {READY_TIMEOUT_S:g} s")
         return self._ready and self.broken is None
@@ -129,7 +143,11 @@ class ForkServer:
             return None
 
     def stop(self) -> None:
-        """Close the server's pipe (it leaves) and wait for it."""
+        """Close the server's pipe (it leaves) and wait for it; one that forked nothing is killed, as it
+        may still be importing."""
+        if not self._forked:
+            with contextlib.suppress(OSError):
+                self._proc.kill()
         with contextlib.suppress(OSError):
             assert self._proc.stdin is not None
             self._proc.stdin.close()
@@ -199,13 +217,44 @@ def shared(env: dict[str, str]) -> ForkServer | None:
         return _shared
 
 
+_ahead: ForkServer | None = None
+
+
+def start_ahead(env: dict[str, str]) -> None:
+    """Start the server that :func:`serving` will hand out next, now.
+
+    The CLI calls it before the driver imports pandas and scikit-learn (a second, so is the server's
+    import), so the two import side by side and the first run is forked rather than spawned: one
+    second less per command on a machine with a core to spare. Unused, it is killed at exit."""
+    global _ahead
+    if enabled() and _ahead is None:
+        _ahead = ForkServer(env, wait_for_imports=True)
+        atexit.register(_stop_unused)
+
+
+def started_ahead() -> bool:
+    return _ahead is not None
+
+
+def _stop_unused() -> None:
+    global _ahead
+    if _ahead is not None:
+        _ahead.stop()
+        _ahead = None
+
+
 @contextlib.contextmanager
 def serving(env: dict[str, str]) -> Iterator[ForkServer | None]:
-    """A fork server for the ``with`` block (None when ``HARNESS_FORKSERVER=0``), stopped after it."""
+    """A fork server for the ``with`` block (None when ``HARNESS_FORKSERVER=0``), stopped after it: the
+    one started ahead for ``env``, if any, else a new one."""
+    global _ahead
     if not enabled():
         yield None
         return
-    server = ForkServer(env)
+    # One started ahead saw the environment before the driver's imports; what they add (scikit-learn's
+    # KMP_* variables) its own imports add too, and each child takes its run's environment at the fork.
+    server, _ahead = _ahead, None
+    server = server or ForkServer(env)
     try:
         yield server
     finally:

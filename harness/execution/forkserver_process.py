@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from harness.execution.protocol import PARENT_PID_VAR, THREAD_VARS
+from harness.execution.environment import PARENT_PID_VAR, THREAD_VARS
 
 PRELOAD = (  # what every child imports before its adapter starts (measured with python -X importtime)
     "numpy",

@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.execution.protocol import PARENT_PID_VAR
+from harness.execution.environment import PARENT_PID_VAR
 
 INSTALL = "apt-get install bubblewrap (Debian, Ubuntu) or dnf install bubblewrap"
 

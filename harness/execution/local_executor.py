@@ -29,11 +29,13 @@ from typing import Generic, TypeVar, cast
 
 from harness import machine
 from harness.errors import HarnessError
+from harness.execution import forkserver
 from harness.execution.base import ExecJob, Executor, Outcome, StartCallback
 from harness.execution.cores import Cancelled, allowed_cores, leased_cores
+from harness.execution.environment import child_env
 from harness.execution.forkserver import ForkServer, serving
 from harness.execution.protocol import SandboxResult
-from harness.execution.sandbox import abort_all, aborted, child_env, reset_abort, run_in_sandbox
+from harness.execution.sandbox import abort_all, aborted, reset_abort, run_in_sandbox
 
 log = logging.getLogger(__name__)
 
@@ -178,8 +180,10 @@ class LocalExecutor(Executor):
         reset_abort()
         # One fork server for the whole run, when a slot will run more than one job: then each child
         # after the first few is forked with numpy, pandas and sklearn imported. With one job per
-        # slot it would only compete with the children for the cores. Bubblewrap starts isolated jobs.
-        wanted = sum(not ej.sandbox.isolate for ej in jobs) > self.packer.parallel
+        # slot a new server would only compete with the children for the cores; one the CLI started
+        # ahead has imported beside the driver and forks them all. Bubblewrap starts isolated jobs.
+        forked = sum(not ej.sandbox.isolate for ej in jobs)
+        wanted = forked > self.packer.parallel or (forked > 0 and forkserver.started_ahead())
         with serving(child_env(1, None)) if wanted else contextlib.nullcontext() as server:
             yield from self.packer.run(
                 jobs, functools.partial(self._one, server, on_start), cost=expected_seconds, cores_of=_cores

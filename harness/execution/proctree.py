@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 import psutil
 
 from harness.execution.cpu_use import TreeCpu
+from harness.execution.environment import MARKER_VAR
 
 log = logging.getLogger(__name__)
-
-MARKER_VAR = "HARNESS_SANDBOX_ID"
 
 
 @dataclass

@@ -53,17 +53,6 @@ DATA_FILES = (
     Y_FILE.format(part="valid"),
 )
 
-PARENT_PID_VAR = "HARNESS_PARENT_PID"  # the child watches this pid and dies with it
-CPU_COUNTER_VAR = "HARNESS_CPU_COUNTER"  # the counter file of the run's cgroup, when it has one
-THREAD_VARS = (  # each set to the run's cores: the thread pools of BLAS, OpenMP and friends
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "BLIS_NUM_THREADS",
-)
-
 # --- events, in the order a run emits them ----------------------------------------------------
 STARTED = "started"  # the child is up (pid)
 FIT_START = "fit_start"  # start-up done: the budget starts now (startup_s, cpu)

@@ -27,9 +27,10 @@ import uuid
 from pathlib import Path
 
 from harness.execution import cgroup, cpu_use, energy, isolate, launch, protocol
+from harness.execution.environment import CPU_COUNTER_VAR, child_env
 from harness.execution.forkserver import ForkServer
-from harness.execution.proctree import MARKER_VAR, TreeWatcher, alive, kill_tree, wait_gone
-from harness.execution.protocol import THREAD_VARS, SandboxJob, SandboxResult
+from harness.execution.proctree import TreeWatcher, alive, kill_tree, wait_gone
+from harness.execution.protocol import SandboxJob, SandboxResult
 from harness.sweep import owned_tempdir
 
 log = logging.getLogger(__name__)
@@ -78,26 +79,6 @@ def _significant(x: float, digits: int) -> str:
     return f"{x:.{max(0, digits - 1 - math.floor(math.log10(x)))}f}"
 
 
-def child_env(cores: int, marker: str | None) -> dict[str, str]:
-    """A run's environment (``marker``: the run's, found on every process of its tree), or without a
-    marker the environment of the fork server that forks the runs' children."""
-    env = dict(os.environ)
-    for var in THREAD_VARS:
-        env[var] = str(cores)
-    if marker is not None:
-        env[MARKER_VAR] = marker
-    env[protocol.PARENT_PID_VAR] = str(os.getpid())  # the child dies with us, even if we die before it looks
-    env["PYTHONUNBUFFERED"] = "1"
-    env.setdefault("KERAS_BACKEND", "torch")
-    # OpenMP threads that spin while waiting steal the core from the rest of the job (measured: a small
-    # conv-net epoch took 18-20 s with spinning on a busy machine, 0.8 s without)
-    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    # the child must import the same harness as the parent, wherever it was started from
-    root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    return env
-
-
 def run_in_sandbox(job: SandboxJob, log_path: Path, server: ForkServer | None = None) -> SandboxResult:
     """Run ``job`` in a child process; its stdout and stderr go to ``log_path``.
 
@@ -118,7 +99,7 @@ def _run(job: SandboxJob, run_dir: Path, log_path: Path, server: ForkServer | No
     env = child_env(job.cores, marker)
     cg = cgroup.create(marker[:12])  # None where the machine allows none: the tree is sampled instead
     if cg is not None:
-        env[protocol.CPU_COUNTER_VAR] = str(cg.counter)
+        env[CPU_COUNTER_VAR] = str(cg.counter)
     if job.isolate:
         cmd, env = isolate.wrap(cmd, env, run_dir, Path(job.data_dir), job.hide)
         server = None  # bubblewrap must start the child

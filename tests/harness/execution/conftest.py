@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from harness.execution import forkserver
+from harness.execution.environment import child_env
 from harness.execution.forkserver import ForkServer
 from harness.execution.protocol import write_data
-from harness.execution.sandbox import child_env
 
 
 @pytest.fixture(scope="module")

@@ -6,15 +6,20 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import signal
+import subprocess
 from pathlib import Path
 
 import psutil
 import pytest
 
 from harness.execution import forkserver
+from harness.execution.environment import child_env
 from harness.execution.forkserver import ForkServer
 from harness.execution.protocol import SandboxResult
-from harness.execution.sandbox import child_env, run_in_sandbox
+from harness.execution.sandbox import run_in_sandbox
+from harness.store import STORE_FILE, Store
+from tests.conftest import harness_cmd
 from tests.harness.execution.test_sandbox import job
 
 pytestmark = pytest.mark.usefixtures("plugin_path", "no_leaks")
@@ -92,3 +97,42 @@ def test_the_server_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(forkserver.ENV_VAR, "0")
     with forkserver.serving(child_env(1, None)) as server:
         assert server is None
+
+
+def test_a_one_job_command_forks_its_run_from_the_server_started_ahead(tmp_path: Path) -> None:
+    """``python -m harness`` starts the server before its own imports, so even its only run is forked
+    (a server started with the executor would only be ready after the run had been spawned)."""
+    if not forkserver.enabled():
+        pytest.skip(f"the fork server is off ({forkserver.ENV_VAR}=0)")
+    out = tmp_path / "out"
+    cmd = harness_cmd(
+        "--task", "wine", "--budget", "1", "--adapters", "default", "--out", str(out), "--quiet"
+    )
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    with Store(out / STORE_FILE) as store:
+        (rec,) = store.runs("wine")
+    assert rec.status == "ok" and rec.task_info["exec"]["forked"] is True, rec.task_info["exec"]
+
+
+def test_a_server_that_forked_nothing_is_killed_rather_than_waited_for() -> None:
+    """One started ahead for a command that runs nothing is not waited for while it imports."""
+    server = ForkServer(child_env(1, None), wait_for_imports=True)
+    server.stop()
+    assert server._proc.returncode == -signal.SIGKILL
+    with forkserver.serving(child_env(1, None)) as used:
+        if used is None:
+            pytest.skip(f"the fork server is off ({forkserver.ENV_VAR}=0)")
+        assert used.wait_ready(), used.broken
+    assert used._proc.returncode == -signal.SIGKILL, "a ready server that forked nothing is killed too"
+
+
+def test_the_server_started_ahead_is_the_one_the_next_executor_uses(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(forkserver.ENV_VAR, "1")
+    forkserver.start_ahead(child_env(1, None))
+    assert forkserver.started_ahead()
+    ahead = forkserver._ahead
+    with forkserver.serving(child_env(1, None)) as server:
+        assert server is ahead and server.wait_for_imports
+        assert not forkserver.started_ahead(), "handed out once"
+    assert server._proc.returncode is not None, "stopped with the executor"
