@@ -156,6 +156,16 @@ def across_tasks_text(store: Store, impute: str = DEFAULT_POLICY) -> str:
     return plain([(cross_task(t, bs, impute), tops(t, bs)) for t, bs in sorted(by_budget.items())])
 
 
+def warm_up() -> None:
+    """Load what writing reports needs and draw an empty plot (matplotlib, its font cache, optuna's
+    fANOVA), so that reports written later start at once: the runner calls it in a thread while the
+    jobs run."""
+    from harness.report import importance, plots
+
+    importance.warm_up()
+    plots.warm_up()
+
+
 def write_reports(store: Store, out: Path, force: bool = False, impute: str = DEFAULT_POLICY) -> list[Path]:
     """Write runs.csv, every task's leaderboard.md, plots and report.html, summary.md and index.html.
 

@@ -114,6 +114,11 @@ def param_importance(
     return _fanova(configs, keep, ys, dists, seed), None
 
 
+def warm_up() -> None:
+    """Import what fANOVA needs (optuna's importance evaluators), for reports written later."""
+    import optuna.importance  # noqa: F401
+
+
 def _fanova(configs, keep, ys, dists, seed) -> dict[str, float]:
     import optuna
     from optuna.distributions import CategoricalDistribution, IntDistribution

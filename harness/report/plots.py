@@ -38,6 +38,14 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
+def warm_up() -> None:
+    """Draw an empty PNG in memory: matplotlib, its Agg canvas, PNG writer and font cache loaded, so
+    that the first real plot starts at once."""
+    import io
+
+    _figure(1, 1).savefig(io.BytesIO(), format="png")
+
+
 def file_stem(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "x"
 
