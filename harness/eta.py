@@ -19,13 +19,25 @@ import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from harness.config import Job
+from harness.config import Job, RunConfig
 from harness.store import RunRecord
 
 # A run's overhead before one is measured: a child's start-up (Python with numpy, pandas,
 # scikit-learn and a tuning library) and the harness's own work; 1.5 to 2.5 s by the load on the
-# project's 2-core machine (benchmarks/eta.py). An engine with a JVM takes longer: the first run measures it.
+# project's 2-core machine for a spawned child (benchmarks/eta.py). An engine with a JVM takes
+# longer: the first run measures it.
 OVERHEAD_PRIOR_S = 2.0
+# The same for a child forked from the fork server, which has numpy, pandas and scikit-learn
+# imported: 0.47 s per run on wine (benchmarks/eta.py, load 1).
+FORKED_OVERHEAD_PRIOR_S = 0.6
+
+
+def overhead_prior_s(cfg: RunConfig) -> float:
+    """A run's overhead until one is measured: forked runs (a local executor's or a Dask worker's
+    fork server, when on) take less than spawned ones (``--isolate``, ``HARNESS_FORKSERVER=0``)."""
+    from harness.execution import forkserver
+
+    return OVERHEAD_PRIOR_S if cfg.isolate or not forkserver.enabled() else FORKED_OVERHEAD_PRIOR_S
 
 
 @dataclass
@@ -33,6 +45,7 @@ class Estimator:
     """Expected seconds of jobs, and of the whole remaining plan on ``parallel`` slots."""
 
     parallel: int = 1
+    overhead_prior_s: float = OVERHEAD_PRIOR_S  # a run's overhead until one is measured
     overheads: list[float] = field(default_factory=list)  # wall - fit of finished runs
     shares: dict[str, list[float]] = field(default_factory=dict)  # adapter -> fit_s / budget
 
@@ -45,7 +58,7 @@ class Estimator:
 
     @property
     def overhead_s(self) -> float:
-        return statistics.fmean(self.overheads) if self.overheads else OVERHEAD_PRIOR_S
+        return statistics.fmean(self.overheads) if self.overheads else self.overhead_prior_s
 
     def share(self, adapter: str) -> float:
         seen = self.shares.get(adapter)

@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
 from harness.config import Job, RunConfig
-from harness.eta import Estimator, hms
+from harness.eta import Estimator, hms, overhead_prior_s
 from harness.store import RunRecord
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ class Progress(AbstractContextManager["Progress"]):
         self.stream = stream or sys.stderr
         interactive = _is_terminal(self.stream) or in_notebook()
         self.mode = mode or ("off" if not enabled else "bar" if interactive else "lines")
-        self.estimator = Estimator(parallel=cfg.parallel)
+        self.estimator = Estimator(parallel=cfg.parallel, overhead_prior_s=overhead_prior_s(cfg))
         self.queued: dict[str, Job] = {}  # by key: jobs planned and not started
         self.running: dict[str, tuple[Job, float]] = {}  # by key: job, monotonic start
         self.total = self.finished = 0

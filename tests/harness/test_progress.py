@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import subprocess
 import sys
@@ -10,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from harness.config import Job, RunConfig
-from harness.eta import OVERHEAD_PRIOR_S, Estimator, hms
+from harness.eta import FORKED_OVERHEAD_PRIOR_S, OVERHEAD_PRIOR_S, Estimator, hms, overhead_prior_s
+from harness.execution import forkserver
 from harness.progress import Progress
 from harness.runner import Plan
 from harness.store import RunRecord
@@ -64,6 +66,16 @@ def _plan(jobs: list[Job], skipped: dict[tuple[str, str], str] | None = None) ->
     return Plan(jobs, [], sorted({j.adapter for j in jobs}), [], skipped or {})
 
 
+def test_forked_runs_are_expected_to_cost_less_than_spawned_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = RunConfig(tasks=("titanic",), budgets=(60.0,))
+    monkeypatch.setenv(forkserver.ENV_VAR, "1")
+    assert overhead_prior_s(cfg) == FORKED_OVERHEAD_PRIOR_S < OVERHEAD_PRIOR_S
+    assert overhead_prior_s(dataclasses.replace(cfg, isolate=True)) == OVERHEAD_PRIOR_S, "bubblewrap spawns"
+    monkeypatch.setenv(forkserver.ENV_VAR, "0")
+    assert overhead_prior_s(cfg) == OVERHEAD_PRIOR_S
+    assert Progress(cfg, enabled=False).estimator.overhead_s == OVERHEAD_PRIOR_S
+
+
 def test_lines_mode_prints_one_plain_line_per_finished_run() -> None:
     cfg = RunConfig(tasks=("titanic",), budgets=(60.0,))
     stream = io.StringIO()
@@ -77,10 +89,11 @@ def test_lines_mode_prints_one_plain_line_per_finished_run() -> None:
     lines = stream.getvalue().splitlines()
     assert len(lines) == 3 and "\r" not in stream.getvalue()
     assert lines[0].startswith("[1/3] titanic/skipper seed 0 budget 60s: skipped regression only")
-    assert lines[0].endswith(f"about {hms(2 * (60 + OVERHEAD_PRIOR_S))} left"), "the skip took no time"
+    prior = overhead_prior_s(cfg)
+    assert lines[0].endswith(f"about {hms(2 * (60 + prior))} left"), "the skip took no time"
     assert lines[2].startswith("[3/3] titanic/random seed 1")
     first = progress.forecasts[0]
-    assert first.finished == 0 and first.eta_s == pytest.approx(2 * (60 + OVERHEAD_PRIOR_S))
+    assert first.finished == 0 and first.eta_s == pytest.approx(2 * (60 + prior))
 
 
 def test_the_bar_shows_running_jobs_against_their_budget_and_its_refresher_stops() -> None:
