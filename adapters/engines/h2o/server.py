@@ -32,7 +32,8 @@ logger = logging.getLogger(__name__)
 HEAP_SHARE = 2 / 3  # JVM heap: this share of the job's memory (H2O's XGBoost allocates outside the heap)
 HEAP_CAP_MB = 4096  # at most this heap: a smaller one starts and collects faster, small data need no more
 HEAP_FLOOR_MB = 512  # at least this heap
-STARTUP_TIMEOUT_S = 90.0  # the JVM must listen within this (not charged: start-up)
+STARTUP_TIMEOUT_S = 90.0  # the JVM must listen and answer within this (not charged: start-up)
+CONNECT_RETRY_S = 0.5  # wait between attempts of h2o.connect while the JVM starts
 # With -nthreads 1, AutoML deadlocked after its first model (its nested cross-validation tasks wait
 # for each other on a single fork/join thread; seen on a 1-core job). The JVM inherits our CPU
 # affinity, so two threads on a 1-core job still use only that core.
@@ -135,9 +136,22 @@ class H2OServer:
                 if time.monotonic() > end:
                     raise AdapterUnavailable(f"the H2O JVM did not listen within {timeout_s:.0f} s") from None
                 time.sleep(0.2)
+        from h2o.exceptions import H2OConnectionError
+
         chatter = io.StringIO()  # h2o prints a "version is old" notice (local build date, no network)
-        with contextlib.redirect_stdout(chatter):
-            h2o.connect(ip="127.0.0.1", port=self.port, verbose=False, telemetry=False)
+        while True:
+            try:
+                with contextlib.redirect_stdout(chatter):
+                    h2o.connect(ip="127.0.0.1", port=self.port, verbose=False, telemetry=False)
+                break
+            except H2OConnectionError:
+                # H2O binds its port once to test it before it serves, so the probe above can connect in
+                # that window and the client's next requests meet a reset, then a refusal (seen in CI:
+                # h2o.connect gave up 1 s before the JVM listened). Try again while the JVM is starting.
+                if self.proc.poll() is not None or time.monotonic() > end:
+                    raise
+                logger.debug("h2o.connect failed while the JVM starts; trying again", exc_info=True)
+                time.sleep(CONNECT_RETRY_S)
         h2o.no_progress()
         name = h2o.cluster().cloud_name
         if name != self.name:  # someone else's H2O on our port: never use it

@@ -197,7 +197,12 @@ def test_the_watcher_cancels_at_its_time_not_at_its_next_poll(monkeypatch: pytes
 
     monkeypatch.setattr(module, "POLL_S", 5.0)
     watcher = module._Watcher(Trials(), cancel_at=time.monotonic() + 0.3)  # type: ignore[arg-type]
-    monkeypatch.setattr(watcher, "cancel", lambda: (events.append("cancel"), watcher.done.set()))
+
+    def cancel() -> None:
+        events.append("cancel")
+        watcher.done.set()
+
+    monkeypatch.setattr(watcher, "cancel", cancel)
     watcher.start()
     watcher.join(timeout=30)
     assert events == ["cancel"]  # a poll period of 5 s would have polled first
@@ -306,6 +311,35 @@ def test_h2o_keeps_the_contract_and_leaves_nothing(tmp_path: Path, task: str, bu
     while not all(port_closed(p) for p in ports) and time.monotonic() < end:
         time.sleep(0.2)
     assert all(port_closed(p) for p in ports), ports
+
+
+@pytest.mark.engine
+def test_connect_waits_for_a_jvm_that_does_not_answer_yet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """H2O binds its port once to test it before it serves: a probe can connect in that window, and
+    h2o.connect then met a reset and refusals and gave up 1 s before the JVM listened (seen in CI).
+    Here the probe always connects (to a socket of ours) and h2o.connect goes to the real JVM at
+    once, long before it listens."""
+    import h2o
+
+    import adapters.engines.h2o.server as module
+
+    decoy = socket.create_server(("127.0.0.1", 0))
+    real_connect = socket.create_connection
+    monkeypatch.setattr(
+        module.socket,
+        "create_connection",
+        lambda _addr, timeout=None: real_connect(decoy.getsockname(), timeout),
+    )
+    server = module.H2OServer(str(tmp_path), 1, 2.0)
+    server.launch()
+    try:
+        server.connect()
+        assert h2o.cluster().cloud_name == server.name
+    finally:
+        server.stop()
+        decoy.close()
 
 
 @pytest.mark.engine
