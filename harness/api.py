@@ -31,18 +31,22 @@ log = logging.getLogger("harness")
 
 def execute(cfg: RunConfig, progress: Progress) -> Plan:
     """Run ``cfg`` showing ``progress``: the one path from a configuration to stored runs (CLI and API)."""
+    from harness.execution import environment, forkserver
     from harness.timing import phase
 
     if cfg.executor == "local" and not cfg.isolate and "harness.runner" not in sys.modules:
         # the driver's imports are still to come: the fork server imports beside them, on another core
-        from harness.execution import environment, forkserver
-
         forkserver.start_ahead(environment.child_env(1, None))
-    with phase("imports"):  # the driver's libraries (pandas, scikit-learn): the largest share before a job
-        from harness.runner import run as run_config
+    try:
+        with phase(
+            "imports"
+        ):  # the driver's libraries (pandas, scikit-learn): the largest share before a job
+            from harness.runner import run as run_config
 
-    with progress:
-        return run_config(cfg, on_plan=progress.plan, on_start=progress.start, on_done=progress.done)
+        with progress:
+            return run_config(cfg, on_plan=progress.plan, on_start=progress.start, on_done=progress.done)
+    finally:
+        forkserver.stop_unused()  # started ahead, then no job ran (all done, or an error): not kept idle
 
 
 def run(

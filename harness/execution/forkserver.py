@@ -229,14 +229,15 @@ def start_ahead(env: dict[str, str]) -> None:
     global _ahead
     if enabled() and _ahead is None:
         _ahead = ForkServer(env, wait_for_imports=True)
-        atexit.register(_stop_unused)
+        atexit.register(stop_unused)
 
 
 def started_ahead() -> bool:
     return _ahead is not None
 
 
-def _stop_unused() -> None:
+def stop_unused() -> None:
+    """Stop the server started ahead if no executor took it (a command that ran no job)."""
     global _ahead
     if _ahead is not None:
         _ahead.stop()

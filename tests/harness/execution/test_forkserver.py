@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import psutil
@@ -136,3 +137,37 @@ def test_the_server_started_ahead_is_the_one_the_next_executor_uses(monkeypatch:
         assert server is ahead and server.wait_for_imports
         assert not forkserver.started_ahead(), "handed out once"
     assert server._proc.returncode is not None, "stopped with the executor"
+    forkserver.start_ahead(child_env(1, None))
+    unused = forkserver._ahead
+    forkserver.stop_unused()
+    assert (
+        not forkserver.started_ahead() and unused is not None and unused._proc.returncode == -signal.SIGKILL
+    )
+
+
+AHEAD_THEN_ERROR = """
+import sys, psutil, harness
+from harness.errors import HarnessError
+from harness.execution import forkserver
+try:
+    harness.run(tasks=["csv:" + sys.argv[1]], target="y", budgets=[1], adapters=["default"], out=sys.argv[2])
+except HarnessError as exc:
+    print("error:", exc, file=sys.stderr)
+print(forkserver.started_ahead(), len(psutil.Process().children()))
+"""
+
+
+def test_a_server_started_ahead_of_a_command_that_fails_is_not_kept(tmp_path: Path) -> None:
+    """``harness.run`` in a notebook: a server started ahead of a run that stops on an error does not
+    stay idle in the kernel."""
+    if not forkserver.enabled():
+        pytest.skip(f"the fork server is off ({forkserver.ENV_VAR}=0)")
+    missing, out = tmp_path / "missing.csv", tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-c", AHEAD_THEN_ERROR, str(missing), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0 and "error:" in done.stderr, done.stderr
+    assert done.stdout.split() == ["False", "0"]
