@@ -223,9 +223,10 @@ _ahead: ForkServer | None = None
 def start_ahead(env: dict[str, str]) -> None:
     """Start the server that :func:`serving` will hand out next, now.
 
-    The CLI calls it before the driver imports pandas and scikit-learn (a second, so is the server's
-    import), so the two import side by side and the first run is forked rather than spawned: one
-    second less per command on a machine with a core to spare. Unused, it is killed at exit."""
+    ``harness.api.execute`` (the CLI's and ``harness.run``'s path) calls it before the driver imports
+    pandas and scikit-learn (a second, as long as the server's imports), so the two import side by
+    side and the first run is forked rather than spawned: one second less per command on a machine
+    with a core to spare. If no executor takes it, :func:`stop_unused` stops it (also at exit)."""
     global _ahead
     if enabled() and _ahead is None:
         _ahead = ForkServer(env, wait_for_imports=True)
@@ -247,7 +248,7 @@ def stop_unused() -> None:
 @contextlib.contextmanager
 def serving(env: dict[str, str]) -> Iterator[ForkServer | None]:
     """A fork server for the ``with`` block (None when ``HARNESS_FORKSERVER=0``), stopped after it: the
-    one started ahead for ``env``, if any, else a new one."""
+    one started ahead, if any, else a new one for ``env``."""
     global _ahead
     if not enabled():
         yield None
