@@ -31,7 +31,9 @@ When: the local executor starts a server when a slot will run more than one job,
 runs that come while it still imports. A command (``python -m harness``, ``harness.run``) whose
 driver has yet to import pandas and scikit-learn starts one ahead (:func:`start_ahead`): it imports
 beside the driver, on another core, and the executor uses it even for one job per slot, waiting for
-it, since it is further on than a spawned child would be.
+it, since it is further on than a spawned child would be. Who decides, each for its own question:
+``harness.api.execute`` (start one ahead?), ``LocalExecutor.run`` (serve this run's jobs?),
+``harness.eta.overhead_prior_s`` (will runs be forked, for the first ETA?).
 """
 
 from __future__ import annotations
